@@ -1,0 +1,103 @@
+import type { Command } from 'commander';
+import type pg from 'pg';
+import { loadConfig, type ResolvedConfig } from '../config.js';
+import { cancelOnAbort } from '../db/cancel.js';
+import { type ConnectionSpec, openClient, resolveConnection } from '../db/connection.js';
+import { configureSession } from '../db/session.js';
+import { UsageError } from '../errors.js';
+import type { Progress } from '../progress.js';
+import { stderrProgress } from '../report/progress.js';
+
+export type Format = 'table' | 'json' | 'junit' | 'github';
+const FORMATS: Format[] = ['table', 'json', 'junit', 'github'];
+
+/** Everything a command handler needs, resolved once from global options, env and config. */
+export interface CommandContext {
+  config: ResolvedConfig;
+  connection: ConnectionSpec;
+  format: Format;
+  color: boolean;
+  progress: Progress;
+  signal: AbortSignal;
+  /** Where reports go (stdout) and where messages go (stderr). */
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+export interface GlobalOptions {
+  databaseUrl?: string;
+  config?: string;
+  format?: string;
+  color?: boolean;
+  lockTimeout?: string;
+  statementTimeout?: string;
+}
+
+/** The one place that reads process.env, argv options and the config file. */
+export async function commandContext(cmd: Command, signal: AbortSignal): Promise<CommandContext> {
+  const opts = cmd.optsWithGlobals<GlobalOptions>();
+  const config = await loadConfig(process.cwd(), opts.config);
+  if (opts.lockTimeout !== undefined)
+    config.lockTimeoutMs = parsePositiveInt('--lock-timeout', opts.lockTimeout);
+  if (opts.statementTimeout !== undefined) {
+    config.statementTimeoutMs = parsePositiveInt('--statement-timeout', opts.statementTimeout, 0);
+  }
+  const connection = resolveConnection({
+    flagUrl: opts.databaseUrl,
+    envUrl: process.env.DATABASE_URL,
+    configUrl: config.databaseUrl,
+  });
+  const stdout = process.stdout;
+  const format = parseFormat(opts.format);
+  const noColor = opts.color === false || (process.env.NO_COLOR ?? '') !== '';
+  return {
+    config,
+    connection,
+    format,
+    color: format === 'table' && stdout.isTTY === true && !noColor,
+    progress: stderrProgress(process.stderr),
+    signal,
+    stdout,
+    stderr: process.stderr,
+  };
+}
+
+/** table is the default everywhere; colour is what depends on the terminal. */
+function parseFormat(value: string | undefined): Format {
+  if (value === undefined) return 'table';
+  if (!(FORMATS as string[]).includes(value)) {
+    throw new UsageError(`--format ${value}: unknown format`, `Use one of ${FORMATS.join(', ')}.`);
+  }
+  return value as Format;
+}
+
+export function parsePositiveInt(flag: string, value: string, min = 1): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n) || n < min) {
+    throw new UsageError(`${flag} ${value}: expected a whole number >= ${min}`);
+  }
+  return n;
+}
+
+/**
+ * Opens the job's connection with the session settings (lock_timeout, statement_timeout),
+ * cancels its running statement on Ctrl-C, and always closes it.
+ */
+export async function withDatabase<T>(
+  ctx: CommandContext,
+  fn: (client: pg.Client) => Promise<T>,
+  settings: { statementTimeoutMs?: number } = {},
+): Promise<T> {
+  const client = await openClient(ctx.connection);
+  const stopCancel = cancelOnAbort(ctx.connection, client, ctx.signal);
+  try {
+    await configureSession(client, {
+      lockTimeoutMs: ctx.config.lockTimeoutMs,
+      statementTimeoutMs: settings.statementTimeoutMs ?? ctx.config.statementTimeoutMs,
+    });
+    return await fn(client);
+  } finally {
+    stopCancel();
+    await client.end().catch(() => {});
+  }
+}

@@ -1,0 +1,63 @@
+import { Command, CommanderError } from 'commander';
+import { installInterruptHandler } from './interrupt.js';
+import { registerMigrate } from './migrate.js';
+import { printFatal } from './output.js';
+
+const EXIT_CODES = `
+Exit codes:
+  0  success; every check ok (warnings allowed unless --fail-on warn)
+  1  findings: a check failed, skew past the fail threshold, pending migrations with --fail-on-pending
+  2  dbops could not do the job: usage or config error, connection refused, lock not obtained,
+     SQL error, interrupted`;
+
+export function buildProgram(signal: AbortSignal): Command {
+  const program = new Command('dbops')
+    .description(
+      'PostgreSQL operations: online reversible migrations, resync of derived data, health checks',
+    )
+    .version('0.1.0')
+    .option(
+      '--database-url <url>',
+      'postgres://user:password@host:port/db (else DATABASE_URL, config, PG* variables)',
+    )
+    .option(
+      '--config <file>',
+      'config file (default: dbops.config.json|.js|.ts in the working directory)',
+    )
+    .option('--format <format>', 'table | json | junit | github', undefined)
+    .option('--no-color', 'no colour codes (also: NO_COLOR, or any non-table format)')
+    .option('--lock-timeout <ms>', 'lock_timeout for DDL, in ms (default 3000)')
+    .option(
+      '--statement-timeout <ms>',
+      'statement_timeout for migrations and resyncs, in ms (0 = none)',
+    )
+    .addHelpText('after', EXIT_CODES)
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerMigrate(program, signal);
+  for (const cmd of program.commands) {
+    cmd.exitOverride();
+    for (const sub of cmd.commands) sub.exitOverride();
+  }
+  return program;
+}
+
+/** Runs the CLI and returns the exit code; errors never escape as stack traces unless they are bugs. */
+export async function main(argv: string[]): Promise<number> {
+  const controller = new AbortController();
+  const removeHandler = installInterruptHandler(controller, process.stderr);
+  try {
+    await buildProgram(controller.signal).parseAsync(argv);
+    return Number(process.exitCode ?? 0);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(
+        err.code,
+      );
+      return ok ? 0 : 2;
+    }
+    return printFatal(process.stderr, err);
+  } finally {
+    removeHandler();
+  }
+}

@@ -1,0 +1,179 @@
+import type { Command } from 'commander';
+import type pg from 'pg';
+import { UsageError } from '../errors.js';
+import { availableFamilies } from '../families/index.js';
+import { createMigration } from '../migrate/create.js';
+import { planMigrations } from '../migrate/dryRun.js';
+import {
+  applyMigrations,
+  type EngineDeps,
+  redoMigrations,
+  revertMigrations,
+} from '../migrate/engine.js';
+import type { RevertSelection } from '../migrate/plan.js';
+import { migrationStatus } from '../migrate/status.js';
+import { defaultTargets, namedTargets } from '../migrate/targets.js';
+import { planReport, runReport, statusReport } from '../report/migrations.js';
+import { type CommandContext, commandContext, parsePositiveInt, withDatabase } from './context.js';
+import { emit, reportError } from './output.js';
+
+type Handler = (ctx: CommandContext, client: pg.Client, started: Date) => Promise<void>;
+
+/** Registers `dbops migrate up|down|status|redo|create`. */
+export function registerMigrate(program: Command, signal: AbortSignal): void {
+  const migrate = program
+    .command('migrate')
+    .description('apply, roll back and inspect migrations per family');
+  const run = (cmd: Command, handler: Handler) =>
+    commandContext(cmd, signal).then((ctx) =>
+      withDatabase(ctx, (client) => handler(ctx, client, new Date())),
+    );
+  const deps = (ctx: CommandContext, client: pg.Client): EngineDeps => ({
+    client,
+    settings: ctx.config,
+    progress: ctx.progress,
+    signal: ctx.signal,
+    lockWaitMs: ctx.config.migrationLockWaitMs,
+  });
+
+  migrate
+    .command('up [family...]')
+    .description('apply pending migrations (all configured or detected families by default)')
+    .option('--dry-run', 'print the SQL and change nothing (no lock, no history table)')
+    .option(
+      '--to <migration>',
+      'stop after this migration (name or 4-digit index); needs one family',
+    )
+    .action((families: string[], opts: { dryRun?: boolean; to?: string }, cmd: Command) =>
+      run(cmd, async (ctx, client, started) => {
+        const targets =
+          families.length > 0
+            ? namedTargets(families, ctx.config)
+            : await defaultTargets(client, ctx.config);
+        if (opts.to !== undefined && targets.length !== 1)
+          throw new UsageError('--to needs exactly one family');
+        const title = `migrate up${opts.dryRun ? ' --dry-run' : ''}`;
+        if (opts.dryRun) {
+          emit(
+            ctx,
+            planReport(
+              title,
+              started,
+              await planMigrations(deps(ctx, client), targets, { direction: 'up', to: opts.to }),
+            ),
+          );
+        } else {
+          emit(
+            ctx,
+            runReport(
+              title,
+              started,
+              await applyMigrations(deps(ctx, client), targets, opts.to),
+              reportError,
+            ),
+          );
+        }
+      }),
+    );
+
+  migrate
+    .command('down <family...>')
+    .description('roll back applied migrations, newest first (default: the last one)')
+    .option('--count <n>', 'roll back the last n migrations')
+    .option('--to <migration>', 'roll back every migration applied after this one')
+    .option('--all', 'roll back every migration of the family')
+    .option('--dry-run', 'print the SQL and change nothing')
+    .action(
+      (
+        families: string[],
+        opts: { count?: string; to?: string; all?: boolean; dryRun?: boolean },
+        cmd: Command,
+      ) =>
+        run(cmd, async (ctx, client, started) => {
+          const targets = namedTargets(families, ctx.config);
+          const selection = revertSelection(opts);
+          if ('to' in selection && targets.length !== 1)
+            throw new UsageError('--to needs exactly one family');
+          const title = `migrate down${opts.dryRun ? ' --dry-run' : ''}`;
+          if (opts.dryRun) {
+            emit(
+              ctx,
+              planReport(
+                title,
+                started,
+                await planMigrations(deps(ctx, client), targets, { direction: 'down', selection }),
+              ),
+            );
+          } else {
+            emit(
+              ctx,
+              runReport(
+                title,
+                started,
+                await revertMigrations(deps(ctx, client), targets, selection),
+                reportError,
+              ),
+            );
+          }
+        }),
+    );
+
+  migrate
+    .command('status [family...]')
+    .description('applied (with when) / pending / changed-since-applied per migration')
+    .option('--fail-on-pending', 'exit 1 when any migration is pending')
+    .action((families: string[], opts: { failOnPending?: boolean }, cmd: Command) =>
+      run(cmd, async (ctx, client, started) => {
+        const targets =
+          families.length > 0
+            ? namedTargets(families, ctx.config)
+            : namedTargets(ctx.config.families ?? availableFamilies(), ctx.config);
+        emit(
+          ctx,
+          statusReport(
+            'migrate status',
+            started,
+            await migrationStatus(client, targets),
+            opts.failOnPending === true,
+          ),
+        );
+      }),
+    );
+
+  migrate
+    .command('redo <family>')
+    .description('roll back the last n migrations and apply exactly those n again')
+    .option('--count <n>', 'how many migrations', '1')
+    .action((family: string, opts: { count: string }, cmd: Command) =>
+      run(cmd, async (ctx, client, started) => {
+        const [target] = namedTargets([family], ctx.config);
+        const count = parsePositiveInt('--count', opts.count);
+        emit(
+          ctx,
+          runReport(
+            'migrate redo',
+            started,
+            await redoMigrations(deps(ctx, client), target!, count),
+            reportError,
+          ),
+        );
+      }),
+    );
+
+  migrate
+    .command('create <family> <name>')
+    .description('write a new migration file in migrations/<family>/ (rebuild to use it)')
+    .action((family: string, name: string) => {
+      process.stdout.write(`${createMigration(family, name)}\n`);
+    });
+}
+
+function revertSelection(opts: { count?: string; to?: string; all?: boolean }): RevertSelection {
+  const given = [opts.count !== undefined, opts.to !== undefined, opts.all === true].filter(
+    Boolean,
+  ).length;
+  if (given > 1) throw new UsageError('use only one of --count, --to and --all');
+  if (opts.all) return { all: true };
+  if (opts.to !== undefined) return { to: opts.to };
+  return { count: opts.count === undefined ? 1 : parsePositiveInt('--count', opts.count) };
+}

@@ -1,0 +1,122 @@
+import pg from 'pg';
+import { ConnectionError, isPgError, SqlState, UsageError } from '../errors.js';
+
+/** Where to connect, resolved from flag, environment and config file. */
+export interface ConnectionSpec {
+  /** A postgres:// URL, or undefined to let libpq-style PG* variables and defaults decide. */
+  url: string | undefined;
+  /** Where the URL came from, for messages. */
+  source: '--database-url' | 'DATABASE_URL' | 'config file' | 'PG* variables' | 'embedded server';
+}
+
+/**
+ * Precedence: --database-url > DATABASE_URL > config `databaseUrl` > PG* variables/defaults.
+ * Like libpq, PG* variables (PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE, PGSSLMODE) still fill
+ * in whatever the chosen URL leaves out; pg does that itself.
+ */
+export function resolveConnection(input: {
+  flagUrl?: string | undefined;
+  envUrl?: string | undefined;
+  configUrl?: string | undefined;
+}): ConnectionSpec {
+  const candidates: [string | undefined, ConnectionSpec['source']][] = [
+    [input.flagUrl, '--database-url'],
+    [input.envUrl, 'DATABASE_URL'],
+    [input.configUrl, 'config file'],
+  ];
+  for (const [url, source] of candidates) {
+    if (url !== undefined && url !== '') {
+      validateUrl(url, source);
+      return { url, source };
+    }
+  }
+  return { url: undefined, source: 'PG* variables' };
+}
+
+function validateUrl(url: string, source: string): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(
+      `${source} is not a valid URL: ${maskUrl(url)}`,
+      'Use the form postgres://user:password@host:5432/database',
+    );
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new UsageError(
+      `${source} must start with postgres:// or postgresql://, got ${parsed.protocol}//`,
+      'Use the form postgres://user:password@host:5432/database',
+    );
+  }
+}
+
+/** The URL with its password replaced by ***, safe to print. Works on malformed input too. */
+export function maskUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    const masked = parsed.toString();
+    return parsed.searchParams.has('password')
+      ? masked.replace(/([?&]password=)[^&]*/i, '$1***')
+      : masked;
+  } catch {
+    return url.replace(/(\/\/[^:/@]*:)[^@]*@/, '$1***@').replace(/(password=)[^&\s]*/gi, '$1***');
+  }
+}
+
+/** Masks every postgres URL inside free text (error messages may echo a connection string). */
+export function maskSecrets(text: string): string {
+  return text.replace(/postgres(?:ql)?:\/\/[^\s'"]+/g, (url) => maskUrl(url));
+}
+
+/** A short human description of the target, password masked. */
+export function describeConnection(spec: ConnectionSpec): string {
+  if (spec.url) return maskUrl(spec.url);
+  return 'the server named by PG* variables (or the local default)';
+}
+
+/** Opens one client with application_name=dbops. Failures become ConnectionError. */
+export async function openClient(spec: ConnectionSpec): Promise<pg.Client> {
+  const client = new pg.Client({
+    ...(spec.url ? { connectionString: spec.url } : {}),
+    application_name: 'dbops',
+    connectionTimeoutMillis: 10_000,
+  });
+  // An idle client whose server goes away emits 'error'; without a listener Node would crash.
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => {});
+    throw connectionFailure(spec, err);
+  }
+  return client;
+}
+
+function connectionFailure(spec: ConnectionSpec, err: unknown): ConnectionError {
+  const where = describeConnection(spec);
+  const reason = maskSecrets(err instanceof Error ? err.message : String(err));
+  if (isPgError(err) && err.code === SqlState.invalidCatalogName) {
+    return new ConnectionError(
+      `database does not exist (${where}): ${reason}`,
+      'Create the database first, or point --database-url at an existing one.',
+      err,
+    );
+  }
+  if (
+    isPgError(err) &&
+    (err.code === SqlState.invalidPassword || err.code === SqlState.invalidAuthorization)
+  ) {
+    return new ConnectionError(
+      `authentication failed (${where}): ${reason}`,
+      'Check the user and password in the URL or PGUSER/PGPASSWORD.',
+      err,
+    );
+  }
+  return new ConnectionError(
+    `could not connect to ${where} (from ${spec.source}): ${reason}`,
+    'Is PostgreSQL running and reachable? Pass --database-url or set DATABASE_URL.',
+    err,
+  );
+}

@@ -1,0 +1,48 @@
+import { DatabaseError, isPgError } from '../errors.js';
+
+/**
+ * Wraps an error thrown by pg into a DatabaseError carrying the SQL, so the top-level handler can
+ * show code, message, detail, hint and the position in the SQL. Other errors pass through.
+ */
+export function wrapPgError(err: unknown, sql?: string, context?: string): unknown {
+  if (err instanceof DatabaseError || !isPgError(err)) return err;
+  return new DatabaseError(
+    {
+      code: err.code,
+      message: err.message,
+      detail: err.detail,
+      hint: err.hint,
+      position: err.position,
+      where: err.where,
+      schema: err.schema,
+      table: err.table,
+      constraint: err.constraint,
+    },
+    sql,
+    context,
+  );
+}
+
+/** Lines describing a database error: message, code, detail, hint, and the SQL line with a caret. */
+export function renderDatabaseError(e: DatabaseError): string[] {
+  const lines = [`${e.message}${e.pg.code ? ` (SQLSTATE ${e.pg.code})` : ''}`];
+  if (e.pg.detail) lines.push(`detail: ${e.pg.detail}`);
+  if (e.pg.where) lines.push(`where: ${e.pg.where.split('\n')[0]}`);
+  const position = Number(e.pg.position);
+  if (e.sql && Number.isInteger(position) && position > 0) lines.push(...caretAt(e.sql, position));
+  return lines;
+}
+
+/** The line of `sql` holding 1-based character `position`, with a caret under it. */
+export function caretAt(sql: string, position: number): string[] {
+  const before = sql.slice(0, position - 1);
+  const lineStart = before.lastIndexOf('\n') + 1;
+  const lineEndAt = sql.indexOf('\n', position - 1);
+  const lineEnd = lineEndAt === -1 ? sql.length : lineEndAt;
+  const lineNumber = before.split('\n').length;
+  const prefix = `line ${lineNumber}: `;
+  return [
+    `${prefix}${sql.slice(lineStart, lineEnd)}`,
+    `${' '.repeat(prefix.length + position - 1 - lineStart)}^`,
+  ];
+}

@@ -1,0 +1,14 @@
+import { isPgError, SqlState } from '../errors.js';
+
+export function isLockTimeout(err: unknown): boolean {
+  return isPgError(err) && err.code === SqlState.lockNotAvailable;
+}
+
+/** Delay before retry number `attempt` (1-based): 0.5 s, 1 s, 2 s, 4 s, then 8 s. */
+export function backoffMs(attempt: number): number {
+  return Math.min(500 * 2 ** (attempt - 1), 8000);
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

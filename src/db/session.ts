@@ -1,0 +1,96 @@
+import type pg from 'pg';
+import { quoteIdent } from './ident.js';
+
+/** Settings applied to every session dbops opens for a job. */
+export interface SessionSettings {
+  /** lock_timeout in ms; DDL never queues behind a long transaction longer than this. */
+  lockTimeoutMs?: number;
+  /** statement_timeout in ms; 0 disables. */
+  statementTimeoutMs?: number;
+  /** Schemas to put on search_path (quoted here; callers pass names from the allowlisted config). */
+  searchPath?: string[];
+}
+
+export async function configureSession(client: pg.ClientBase, s: SessionSettings): Promise<void> {
+  if (s.lockTimeoutMs !== undefined) {
+    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${s.lockTimeoutMs}ms`]);
+  }
+  if (s.statementTimeoutMs !== undefined) {
+    await client.query(`SELECT set_config('statement_timeout', $1, false)`, [
+      `${s.statementTimeoutMs}ms`,
+    ]);
+  }
+  if (s.searchPath !== undefined) await setSearchPath(client, s.searchPath);
+}
+
+export async function setSearchPath(client: pg.ClientBase, schemas: string[]): Promise<void> {
+  const value = schemas.length > 0 ? schemas.map(quoteIdent).join(', ') : "''";
+  await client.query(`SELECT set_config('search_path', $1, false)`, [value]);
+}
+
+/** Runs fn inside BEGIN/COMMIT; rolls back on any error and rethrows it. */
+export async function withTransaction<T>(
+  client: pg.ClientBase,
+  fn: () => Promise<T>,
+  begin = 'BEGIN',
+): Promise<T> {
+  await client.query(begin);
+  try {
+    const result = await fn();
+    await client.query('COMMIT');
+    return result;
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
+/** Two-int advisory lock key derived from a name, so every dbops lock is namespaced. */
+export const ADVISORY_NAMESPACE = 0x0db0b5;
+
+export async function tryAdvisoryLock(client: pg.ClientBase, name: string): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>(
+    'SELECT pg_try_advisory_lock($1, hashtext($2)) AS ok',
+    [ADVISORY_NAMESPACE, name],
+  );
+  return rows[0]?.ok === true;
+}
+
+export async function advisoryUnlock(client: pg.ClientBase, name: string): Promise<void> {
+  await client.query('SELECT pg_advisory_unlock($1, hashtext($2))', [ADVISORY_NAMESPACE, name]);
+}
+
+/** Who holds a dbops advisory lock right now (for the error message), if anyone. */
+export async function advisoryLockHolder(
+  client: pg.ClientBase,
+  name: string,
+): Promise<string | undefined> {
+  const { rows } = await client.query<{ who: string }>(
+    `SELECT format('pid %s (%s, since %s)', a.pid, coalesce(nullif(a.application_name, ''), 'unknown app'),
+                   to_char(a.backend_start, 'YYYY-MM-DD HH24:MI:SS')) AS who
+       FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory' AND l.granted
+        AND l.classid = $1::int::oid AND l.objid = hashtext($2)::oid AND l.objsubid = 2
+      LIMIT 1`,
+    [ADVISORY_NAMESPACE, name],
+  );
+  return rows[0]?.who;
+}
+
+/**
+ * Takes a named advisory lock, polling for at most waitMs. Returns false when it was not
+ * obtained in time; the caller turns that into a LockError naming the holder.
+ */
+export async function acquireAdvisoryLock(
+  client: pg.ClientBase,
+  name: string,
+  waitMs: number,
+  pollMs = 200,
+): Promise<boolean> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    if (await tryAdvisoryLock(client, name)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pollMs, deadline - Date.now())));
+  }
+}

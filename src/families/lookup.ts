@@ -1,0 +1,15 @@
+import { migrationSourcesDir, migrationsDir } from '../paths.js';
+import type { FamilyDefinition } from './types.js';
+
+/** Queen's partition_lookup: newest message per partition, kept by a statement-level trigger. */
+export const lookupFamily: FamilyDefinition = {
+  name: 'lookup',
+  title: "Queen's queen.partition_lookup (newest message per partition)",
+  migrationsDir: migrationsDir('lookup'),
+  sourcesDir: migrationSourcesDir('lookup'),
+  baseTables: [
+    { table: 'queues', columns: ['id', 'name'] },
+    { table: 'partitions', columns: ['id', 'queue_id', 'name'] },
+    { table: 'messages', columns: ['id', 'partition_id', 'created_at'] },
+  ],
+};

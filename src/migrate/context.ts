@@ -1,0 +1,73 @@
+import type { MigrationBuilder } from 'node-pg-migrate';
+import type { SchemaManifest } from '../checks/manifest.js';
+import { InterruptedError } from '../errors.js';
+import type { Progress } from '../progress.js';
+
+/**
+ * What dbops hands every migration besides node-pg-migrate's builder. Migrations never read argv,
+ * env or the config file: everything they may depend on is here.
+ */
+export interface MigrationContext {
+  family: string;
+  /** Schema of the family's base tables; it is also first on search_path while the migration runs. */
+  schema: string;
+  /** True when only the SQL is being collected (`--dry-run`): nothing may be executed. */
+  dryRun: boolean;
+  /** Rows per committed batch for backfills and copies. */
+  batchSize: number;
+  progress: Progress;
+  /** Aborted on Ctrl-C; batch loops stop between batches. */
+  signal: AbortSignal;
+}
+
+export type MigrationAction = (pgm: MigrationBuilder, ctx: MigrationContext) => Promise<void>;
+
+/**
+ * The shape of a file in migrations/<family>/. Transactional migrations only queue SQL with
+ * pgm.sql(); a migration that calls pgm.noTransaction() may execute with pgm.db.query() and must be
+ * idempotent, because an interruption leaves it unrecorded and a rerun runs it again.
+ */
+export interface DbopsMigration {
+  up: MigrationAction;
+  down: MigrationAction;
+  /** Objects this migration adds; `check schema` verifies them while the migration is applied. */
+  installs?: SchemaManifest;
+}
+
+/**
+ * Runs `sql` again and again, each run autocommitted, until it reports no next key. `sql` takes
+ * $1 = the last key of the previous batch as text (NULL on the first run) and $2 = batch size, and
+ * returns one row `(next text, keys bigint, rows bigint)`: the key to resume after (NULL when
+ * finished), source keys processed and rows written. The migration must have called
+ * pgm.noTransaction(). A dry run records the statement instead of executing it.
+ */
+export async function runBatches(
+  pgm: MigrationBuilder,
+  ctx: MigrationContext,
+  spec: { label: string; sql: string; total?: number; start?: string | null },
+): Promise<{ batches: number; keys: number; rows: number }> {
+  if (ctx.dryRun) {
+    pgm.sql(
+      `-- ${spec.label}: repeated in committed batches of ${ctx.batchSize} keys until done\n` +
+        `-- ($1 = last key of the previous batch, NULL at first; $2 = batch size)\n${spec.sql}`,
+    );
+    return { batches: 0, keys: 0, rows: 0 };
+  }
+  let cursor: string | null = spec.start ?? null;
+  let batches = 0;
+  let rows = 0;
+  let keys = 0;
+  ctx.progress.start(spec.label, spec.total);
+  do {
+    if (ctx.signal.aborted) throw new InterruptedError(`interrupted during ${spec.label}`);
+    const result = await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
+    const row = (result.rows as { next: string | null; keys: string; rows: string }[])[0];
+    cursor = row?.next ?? null;
+    keys += Number(row?.keys ?? 0);
+    rows += Number(row?.rows ?? 0);
+    batches += 1;
+    ctx.progress.update(keys);
+  } while (cursor !== null);
+  ctx.progress.finish();
+  return { batches, keys, rows };
+}

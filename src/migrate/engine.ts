@@ -1,0 +1,200 @@
+import type pg from 'pg';
+import { acquireAdvisoryLock, advisoryLockHolder, advisoryUnlock } from '../db/session.js';
+import { DbopsError, isPgError, LockError, PreconditionError, SqlState } from '../errors.js';
+import { listMigrationFiles, type MigrationFile } from './files.js';
+import { type AppliedMigration, ensureHistory, readApplied } from './history.js';
+import { compareWithHistory, type RevertSelection, selectToApply, selectToRevert } from './plan.js';
+import { findBaseProblems } from './preflight.js';
+import { type FamilyTarget, type RunDeps, runOneMigration } from './runOne.js';
+
+export type { FamilyTarget, RunDeps } from './runOne.js';
+
+/** What happened to one migration in a run. */
+export interface MigrationOutcome {
+  family: string;
+  name: string;
+  direction: 'up' | 'down';
+  status: 'done' | 'failed';
+  durationMs: number;
+  attempts: number;
+}
+
+/** A run never throws for expected failures: it returns what was done and the error that stopped it. */
+export interface MigrationRun {
+  outcomes: MigrationOutcome[];
+  error: DbopsError | undefined;
+}
+
+export interface EngineDeps extends RunDeps {
+  /** How long to wait for another dbops run holding the same family's lock. */
+  lockWaitMs: number;
+}
+
+/** Apply pending migrations of each family (all, or up to `to`). */
+export function applyMigrations(
+  deps: EngineDeps,
+  targets: FamilyTarget[],
+  to?: string,
+): Promise<MigrationRun> {
+  return runFamilies(deps, targets, async (target, applied, files) => {
+    const toApply = selectToApply(files, applied, to);
+    if (toApply.length > 0 && applied.length === 0) await assertBaseTables(deps.client, target);
+    return toApply.map((file) => ({ file, direction: 'up' as const }));
+  });
+}
+
+/** Roll back applied migrations of each family, newest first. */
+export function revertMigrations(
+  deps: EngineDeps,
+  targets: FamilyTarget[],
+  selection: RevertSelection,
+): Promise<MigrationRun> {
+  return runFamilies(deps, targets, async (target, applied, files) =>
+    selectToRevert(applied, selection).map((name) => ({
+      file: fileNamed(target, files, name),
+      direction: 'down' as const,
+    })),
+  );
+}
+
+/** Exactly `count` migrations down, then the same ones up again (node-pg-migrate's redo re-applies every pending one). */
+export function redoMigrations(
+  deps: EngineDeps,
+  target: FamilyTarget,
+  count: number,
+): Promise<MigrationRun> {
+  return runFamilies(deps, [target], async (t, applied, files) => {
+    const names = selectToRevert(applied, { count });
+    const downs = names.map((name) => ({
+      file: fileNamed(t, files, name),
+      direction: 'down' as const,
+    }));
+    const ups = [...downs].reverse().map((s) => ({ file: s.file, direction: 'up' as const }));
+    return [...downs, ...ups];
+  });
+}
+
+type Step = { file: MigrationFile; direction: 'up' | 'down' };
+type Planner = (
+  target: FamilyTarget,
+  applied: AppliedMigration[],
+  files: MigrationFile[],
+) => Promise<Step[]>;
+
+/**
+ * For each family: take its advisory lock (bounded wait), read history under the lock, plan, and
+ * run the steps one migration at a time. Each migration commits on its own (resumable, not
+ * atomic): a failure stops the run with earlier migrations applied, and a rerun continues.
+ */
+async function runFamilies(
+  deps: EngineDeps,
+  targets: FamilyTarget[],
+  plan: Planner,
+): Promise<MigrationRun> {
+  const outcomes: MigrationOutcome[] = [];
+  try {
+    for (const target of targets) {
+      await withFamilyLock(deps, target, async () => {
+        await ensureHistoryOnce(deps.client, String(target.def.name));
+        const files = listMigrationFiles(target.def);
+        const applied = await readApplied(deps.client, String(target.def.name));
+        assertHistoryMatchesFiles(target, files, applied);
+        for (const step of await plan(target, applied, files)) {
+          const started = Date.now();
+          const outcome: MigrationOutcome = {
+            family: String(target.def.name),
+            name: step.file.name,
+            direction: step.direction,
+            status: 'failed',
+            durationMs: 0,
+            attempts: 1,
+          };
+          outcomes.push(outcome);
+          try {
+            outcome.attempts = await runOneMigration(deps, target, step.file, step.direction);
+            outcome.status = 'done';
+          } finally {
+            outcome.durationMs = Date.now() - started;
+          }
+        }
+      });
+    }
+    return { outcomes, error: undefined };
+  } catch (err) {
+    if (err instanceof DbopsError) return { outcomes, error: err };
+    throw err;
+  }
+}
+
+async function withFamilyLock(
+  deps: EngineDeps,
+  target: FamilyTarget,
+  fn: () => Promise<void>,
+): Promise<void> {
+  const name = `migrate:${target.def.name}`;
+  if (!(await acquireAdvisoryLock(deps.client, name, deps.lockWaitMs))) {
+    const holder = (await advisoryLockHolder(deps.client, name)) ?? 'another session';
+    throw new LockError(
+      `another dbops migration of family ${target.def.name} is running (${holder}); waited ${deps.lockWaitMs} ms`,
+      'Wait for it to finish and rerun, or raise migrationLockWaitMs in dbops.config.json.',
+    );
+  }
+  try {
+    await fn();
+  } finally {
+    await advisoryUnlock(deps.client, name).catch(() => {});
+  }
+}
+
+/** Two families created at once may race on CREATE SCHEMA IF NOT EXISTS; one retry settles it. */
+async function ensureHistoryOnce(client: pg.ClientBase, family: string): Promise<void> {
+  try {
+    await ensureHistory(client, family);
+  } catch (err) {
+    if (!isPgError(err) || err.code !== SqlState.uniqueViolation) throw err;
+    await ensureHistory(client, family);
+  }
+}
+
+async function assertBaseTables(client: pg.ClientBase, target: FamilyTarget): Promise<void> {
+  const problems = await findBaseProblems(client, target.def, target.schema);
+  if (problems.length > 0) {
+    throw new PreconditionError(
+      `family ${target.def.name} cannot be applied; nothing was changed:\n  - ${problems.join('\n  - ')}`,
+      `Create the base schema first, or set schemas.${target.def.name} in dbops.config.json if it lives elsewhere.`,
+    );
+  }
+}
+
+function assertHistoryMatchesFiles(
+  target: FamilyTarget,
+  files: MigrationFile[],
+  applied: AppliedMigration[],
+): void {
+  const problems = compareWithHistory(String(target.def.name), files, applied).filter(
+    (s) => s.state === 'missing-file',
+  );
+  if (problems.length > 0) {
+    throw new PreconditionError(
+      `family ${target.def.name}: history lists migrations that this dbops does not have: ${problems.map((p) => p.name).join(', ')}`,
+      'Use the dbops version that applied them (or newer).',
+    );
+  }
+  const firstPending = files.findIndex((f) => !applied.some((a) => a.name === f.name));
+  const lastApplied = files.findLastIndex((f) => applied.some((a) => a.name === f.name));
+  if (firstPending !== -1 && firstPending < lastApplied) {
+    throw new PreconditionError(
+      `family ${target.def.name}: ${files[firstPending]!.name} is not applied but a later migration is`,
+      'Roll back to before it (dbops migrate down --to) and apply again.',
+    );
+  }
+}
+
+function fileNamed(target: FamilyTarget, files: MigrationFile[], name: string): MigrationFile {
+  const file = files.find((f) => f.name === name);
+  if (!file)
+    throw new PreconditionError(`family ${target.def.name}: migration file ${name} is missing`);
+  return file;
+}
+
+export { compareWithHistory };

@@ -1,0 +1,39 @@
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FamilyDefinition } from '../families/types.js';
+
+/** Migration file names: a 4-digit index, an underscore, lower-case words. */
+export const MIGRATION_FILE = /^(\d{4}_[a-z0-9_]+)\.(?:js|ts)$/;
+
+/** node-pg-migrate's ignorePattern (anchored by it): everything that is not a migration file. */
+export const IGNORE_NON_MIGRATIONS = '(?!\\d{4}_[a-z0-9_]+\\.(?:js|ts)$).*';
+
+export interface MigrationFile {
+  /** The name recorded in history: file name without extension, e.g. 0001_partition_lookup. */
+  name: string;
+  /** The file node-pg-migrate loads. */
+  path: string;
+  /** sha256 of the migration's source (.ts when shipped, else the loaded file), CRLF-normalized. */
+  checksum: string;
+}
+
+/** The family's migration files in apply order. */
+export function listMigrationFiles(family: FamilyDefinition): MigrationFile[] {
+  if (!existsSync(family.migrationsDir)) return [];
+  return readdirSync(family.migrationsDir)
+    .map((file) => MIGRATION_FILE.exec(file))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => {
+      const name = m[1]!;
+      const path = join(family.migrationsDir, m[0]);
+      const source = join(family.sourcesDir, `${name}.ts`);
+      return { name, path, checksum: checksumOf(existsSync(source) ? source : path) };
+    })
+    .sort((a, b) => a.name.localeCompare(b.name));
+}
+
+export function checksumOf(path: string): string {
+  const text = readFileSync(path, 'utf8').replaceAll('\r\n', '\n');
+  return createHash('sha256').update(text).digest('hex');
+}

@@ -1,0 +1,45 @@
+import type pg from 'pg';
+import type { ResolvedConfig } from '../config.js';
+import { PreconditionError } from '../errors.js';
+import { availableFamilies, getFamily } from '../families/index.js';
+import type { FamilyName } from '../families/names.js';
+import { readApplied } from './history.js';
+import { findBaseProblems } from './preflight.js';
+import type { FamilyTarget } from './runOne.js';
+
+/** Targets for family names given on the command line (validated against the registry). */
+export function namedTargets(names: string[], config: ResolvedConfig): FamilyTarget[] {
+  const unique = [...new Set(names)];
+  return unique.map((name) => {
+    const def = getFamily(name);
+    return { def, schema: config.schemas[def.name as FamilyName] };
+  });
+}
+
+/**
+ * The families a command without family arguments works on: those in the config file, else
+ * those this database has (base tables present, or migrations already applied).
+ */
+export async function defaultTargets(
+  client: pg.ClientBase,
+  config: ResolvedConfig,
+): Promise<FamilyTarget[]> {
+  if (config.families) return namedTargets(config.families, config);
+  const found: FamilyTarget[] = [];
+  for (const target of namedTargets(availableFamilies(), config)) {
+    const applied = await readApplied(client, String(target.def.name));
+    if (
+      applied.length > 0 ||
+      (await findBaseProblems(client, target.def, target.schema)).length === 0
+    ) {
+      found.push(target);
+    }
+  }
+  if (found.length === 0) {
+    throw new PreconditionError(
+      `no family's base tables were found in this database (looked for ${availableFamilies().join(', ')})`,
+      'Name the family (dbops migrate up lookup) to see what is missing, or list families in dbops.config.json.',
+    );
+  }
+  return found;
+}

@@ -1,0 +1,98 @@
+import { Chalk, type ChalkInstance } from 'chalk';
+import Table from 'cli-table3';
+import type { Report, ReportItem } from './types.js';
+
+export interface TableOptions {
+  /** Colour codes on (only when stdout is a TTY and colour was not turned off). */
+  color: boolean;
+  /** Total width to fit; default 80. */
+  width?: number;
+}
+
+interface Column {
+  head: string;
+  width: number;
+  cell: (item: ReportItem) => string;
+}
+
+/** Human report: a summary line, notes, and one table of items, readable at 80 columns. */
+export function renderTable(report: Report, options: TableOptions): string {
+  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const lines = [summaryLine(report, c)];
+  for (const note of report.notes ?? []) lines.push(note);
+  if (report.items.length > 0) {
+    const columns = columnsFor(report, c, options.width ?? 80);
+    const table = new Table({
+      head: columns.map((col) => col.head),
+      colWidths: columns.map((col) => col.width),
+      wordWrap: true,
+      wrapOnWordBoundary: false,
+      style: { head: options.color ? ['bold'] : [], border: [], compact: true },
+    });
+    for (const item of report.items) table.push(columns.map((col) => col.cell(item)));
+    lines.push(table.toString());
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+function summaryLine(report: Report, c: ChalkInstance): string {
+  const counts = new Map<string, number>();
+  for (const item of report.items) counts.set(item.status, (counts.get(item.status) ?? 0) + 1);
+  const parts = [...counts].map(([status, n]) => `${n} ${status}`);
+  const status = paint(c, report.status, report.status.toUpperCase());
+  const tally = parts.length > 0 ? parts.join(', ') : `no ${report.kind}`;
+  return `${status} ${report.command}: ${tally} (${formatMs(report.durationMs)})`;
+}
+
+export function paint(c: ChalkInstance, status: string, text: string): string {
+  if (['fail', 'failed', 'error'].includes(status)) return c.red(text);
+  if (['warn', 'changed', 'pending', 'missing-file'].includes(status)) return c.yellow(text);
+  if (['skipped', 'planned'].includes(status)) return c.gray(text);
+  return c.green(text);
+}
+
+function formatMs(ms: number): string {
+  return ms < 1000 ? `${ms} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+function num(value: number | null | undefined): string {
+  return value === undefined || value === null ? '-' : String(value);
+}
+
+function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
+  const status: Column = { head: 'STATUS', width: 9, cell: (i) => paint(c, i.status, i.status) };
+  const rest = (used: number) => Math.max(20, width - used - 1);
+  if (report.kind === 'checks') {
+    return [
+      status,
+      { head: 'CHECK', width: 27, cell: (i) => i.id },
+      { head: 'COUNT', width: 8, cell: (i) => num(i.count) },
+      { head: 'DETAIL', width: rest(9 + 27 + 8 + 4), cell: checkDetail },
+    ];
+  }
+  if (report.kind === 'migrations') {
+    return [
+      { ...status, width: 10 },
+      { head: 'MIGRATION', width: 38, cell: (i) => i.id },
+      { head: 'WHEN', width: 18, cell: (i) => String(i.details?.appliedAt ?? '') },
+      { head: 'MS', width: rest(10 + 38 + 18 + 4), cell: (i) => num(i.numbers?.durationMs) },
+    ];
+  }
+  return [
+    status,
+    { head: 'TARGET', width: 20, cell: (i) => i.id },
+    { head: 'INSERTED', width: 10, cell: (i) => num(i.numbers?.inserted) },
+    { head: 'UPDATED', width: 10, cell: (i) => num(i.numbers?.updated) },
+    { head: 'DELETED', width: 10, cell: (i) => num(i.numbers?.deleted) },
+    { head: 'MS', width: rest(9 + 20 + 30 + 6), cell: (i) => num(i.numbers?.durationMs) },
+  ];
+}
+
+function checkDetail(item: ReportItem): string {
+  const lines = [item.title ?? ''];
+  if (item.message) lines.push(item.message);
+  if (item.sample && item.sample.length > 0) lines.push(`e.g. ${item.sample.join(', ')}`);
+  if (item.hint && item.status !== 'ok' && item.status !== 'skipped')
+    lines.push(`fix: ${item.hint}`);
+  return lines.filter((l) => l !== '').join('\n');
+}
