@@ -82,9 +82,11 @@ type Planner = (
 ) => Promise<Step[]>;
 
 /**
- * For each family: take its advisory lock (bounded wait), read history under the lock, plan, and
- * run the steps one migration at a time. Each migration commits on its own (resumable, not
- * atomic): a failure stops the run with earlier migrations applied, and a rerun continues.
+ * Takes every family's advisory lock (bounded wait, registry order so two dbops runs cannot
+ * deadlock), reads history under the locks and plans every family before changing anything (a
+ * precondition failure in any family leaves the database untouched), then runs the steps one
+ * migration at a time. Each migration commits on its own (resumable, not atomic): a failure stops
+ * the run with earlier migrations applied, and a rerun continues from there.
  */
 async function runFamilies(
   deps: EngineDeps,
@@ -92,45 +94,47 @@ async function runFamilies(
   plan: Planner,
 ): Promise<MigrationRun> {
   const outcomes: MigrationOutcome[] = [];
+  const locked: string[] = [];
   try {
+    for (const target of targets) locked.push(await lockFamily(deps, target));
+    const planned: { target: FamilyTarget; steps: Step[] }[] = [];
     for (const target of targets) {
-      await withFamilyLock(deps, target, async () => {
-        await ensureHistoryOnce(deps.client, String(target.def.name));
-        const files = listMigrationFiles(target.def);
-        const applied = await readApplied(deps.client, String(target.def.name));
-        assertHistoryMatchesFiles(target, files, applied);
-        for (const step of await plan(target, applied, files)) {
-          const started = Date.now();
-          const outcome: MigrationOutcome = {
-            family: String(target.def.name),
-            name: step.file.name,
-            direction: step.direction,
-            status: 'failed',
-            durationMs: 0,
-            attempts: 1,
-          };
-          outcomes.push(outcome);
-          try {
-            outcome.attempts = await runOneMigration(deps, target, step.file, step.direction);
-            outcome.status = 'done';
-          } finally {
-            outcome.durationMs = Date.now() - started;
-          }
+      const files = listMigrationFiles(target.def);
+      const applied = await readApplied(deps.client, String(target.def.name));
+      assertHistoryMatchesFiles(target, files, applied);
+      planned.push({ target, steps: await plan(target, applied, files) });
+    }
+    for (const { target, steps } of planned) {
+      if (steps.length > 0) await ensureHistoryOnce(deps.client, String(target.def.name));
+      for (const step of steps) {
+        const outcome: MigrationOutcome = {
+          family: String(target.def.name),
+          name: step.file.name,
+          direction: step.direction,
+          status: 'failed',
+          durationMs: 0,
+          attempts: 1,
+        };
+        outcomes.push(outcome);
+        const started = Date.now();
+        try {
+          outcome.attempts = await runOneMigration(deps, target, step.file, step.direction);
+          outcome.status = 'done';
+        } finally {
+          outcome.durationMs = Date.now() - started;
         }
-      });
+      }
     }
     return { outcomes, error: undefined };
   } catch (err) {
     if (err instanceof DbopsError) return { outcomes, error: err };
     throw err;
+  } finally {
+    for (const name of locked) await advisoryUnlock(deps.client, name).catch(() => {});
   }
 }
 
-async function withFamilyLock(
-  deps: EngineDeps,
-  target: FamilyTarget,
-  fn: () => Promise<void>,
-): Promise<void> {
+async function lockFamily(deps: EngineDeps, target: FamilyTarget): Promise<string> {
   const name = `migrate:${target.def.name}`;
   if (!(await acquireAdvisoryLock(deps.client, name, deps.lockWaitMs))) {
     const holder = (await advisoryLockHolder(deps.client, name)) ?? 'another session';
@@ -139,11 +143,7 @@ async function withFamilyLock(
       'Wait for it to finish and rerun, or raise migrationLockWaitMs in dbops.config.json.',
     );
   }
-  try {
-    await fn();
-  } finally {
-    await advisoryUnlock(deps.client, name).catch(() => {});
-  }
+  return name;
 }
 
 /** Two families created at once may race on CREATE SCHEMA IF NOT EXISTS; one retry settles it. */

@@ -10,6 +10,9 @@ import type { FamilyTarget } from './runOne.js';
 /** Targets for family names given on the command line (validated against the registry). */
 export function namedTargets(names: string[], config: ResolvedConfig): FamilyTarget[] {
   const unique = [...new Set(names)];
+  // Registry order, so that two runs take family locks in the same order.
+  const rank = (n: string) => (availableFamilies() as string[]).indexOf(n);
+  unique.sort((a, b) => rank(a) - rank(b));
   return unique.map((name) => {
     const def = getFamily(name);
     return { def, schema: config.schemas[def.name as FamilyName] };

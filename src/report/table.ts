@@ -71,11 +71,16 @@ function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
     ];
   }
   if (report.kind === 'migrations') {
+    const when = (i: ReportItem) =>
+      i.details?.appliedAt !== undefined
+        ? String(i.details.appliedAt)
+        : i.numbers?.durationMs !== undefined
+          ? `${i.numbers.durationMs} ms`
+          : '';
     return [
       { ...status, width: 10 },
-      { head: 'MIGRATION', width: 38, cell: (i) => i.id },
-      { head: 'WHEN', width: 18, cell: (i) => String(i.details?.appliedAt ?? '') },
-      { head: 'MS', width: rest(10 + 38 + 18 + 4), cell: (i) => num(i.numbers?.durationMs) },
+      { head: 'MIGRATION', width: 47, cell: (i) => i.id },
+      { head: 'APPLIED / TOOK', width: rest(10 + 47 + 3), cell: when },
     ];
   }
   return [

@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import pg from 'pg';
+import { inject } from 'vitest';
+
+/** A throwaway database for one test file. */
+export interface TestDatabase {
+  name: string;
+  url: string;
+  /** A connected client for setup and assertions (closed by drop()). */
+  client: pg.Client;
+  /** Opens another client (e.g. for concurrent writers); caller closes it. */
+  connect(): Promise<pg.Client>;
+  drop(): Promise<void>;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+/** Creates `dbops_t_<label>_<random>` on the test server; drop() removes it even if clients linger. */
+export async function createTestDatabase(label: string): Promise<TestDatabase> {
+  const serverUrl = inject('serverUrl');
+  const name = `dbops_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = withDatabase(serverUrl, name);
+  const connect = async () => {
+    const c = new pg.Client({ connectionString: url });
+    c.on('error', () => {});
+    await c.connect();
+    return c;
+  };
+  const client = await connect();
+  return {
+    name,
+    url,
+    client,
+    connect,
+    async drop() {
+      await client.end().catch(() => {});
+      const a = new pg.Client({ connectionString: serverUrl });
+      await a.connect();
+      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      await a.end();
+    },
+  };
+}
+
+/** md5 over every row of a table in a stable order: equal iff the rows are identical. */
+export async function tableChecksum(
+  client: pg.ClientBase,
+  qualifiedTable: string,
+): Promise<string> {
+  const { rows } = await client.query<{ sum: string | null; n: string }>(
+    `SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS sum, count(*) AS n FROM ${qualifiedTable} t`,
+  );
+  return `${rows[0]!.n}:${rows[0]!.sum}`;
+}
+
+/**
+ * A text snapshot of everything in the given schemas that a migration could add, change or
+ * remove: relations with kind and options, columns with types/defaults/nullability,
+ * constraints, indexes, triggers (with enabled state), functions with bodies, partition bounds.
+ */
+export async function catalogSnapshot(client: pg.ClientBase, schemas: string[]): Promise<string[]> {
+  const { rows } = await client.query<{ line: string }>(
+    `WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = ANY($1))
+     SELECT line FROM (
+       SELECT format('rel %s.%s kind=%s opts=%s persist=%s', ns.nspname, c.relname, c.relkind, c.reloptions, c.relpersistence) AS line
+         FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind <> 'S' OR true
+       UNION ALL
+       SELECT format('col %s.%s.%s %s notnull=%s default=%s generated=%s', ns.nspname, c.relname, a.attname,
+                     format_type(a.atttypid, a.atttypmod), a.attnotnull, pg_get_expr(d.adbin, d.adrelid), a.attgenerated)
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+         LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+        WHERE a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT format('con %s.%s %s %s valid=%s', ns.nspname, c.relname, con.conname, pg_get_constraintdef(con.oid), con.convalidated)
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN ns ON ns.oid = c.relnamespace
+       UNION ALL
+       SELECT format('idx %s %s valid=%s', ns.nspname, pg_get_indexdef(i.indexrelid), i.indisvalid)
+         FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN ns ON ns.oid = c.relnamespace
+       UNION ALL
+       SELECT format('trg %s.%s %s enabled=%s', ns.nspname, c.relname, pg_get_triggerdef(t.oid), t.tgenabled)
+         FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN ns ON ns.oid = c.relnamespace
+        WHERE NOT t.tgisinternal
+       UNION ALL
+       SELECT format('fn %s.%s(%s) %s config=%s', ns.nspname, p.proname, pg_get_function_identity_arguments(p.oid), md5(p.prosrc), p.proconfig)
+         FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+       UNION ALL
+       SELECT format('part %s.%s %s', ns.nspname, c.relname, pg_get_expr(c.relpartbound, c.oid))
+         FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relispartition
+       UNION ALL
+       SELECT format('type %s.%s', ns.nspname, t.typname)
+         FROM pg_type t JOIN ns ON ns.oid = t.typnamespace WHERE t.typtype IN ('e', 'd', 'c') AND t.typrelid = 0
+     ) s ORDER BY line`,
+    [schemas],
+  );
+  return rows.map((r) => r.line);
+}
