@@ -1,0 +1,42 @@
+/**
+ * partition 0002: copies every row of the live HASH chunks into chunks_list, in committed batches
+ * of about batchSize rows (block ranges of one source partition at a time), with progress on
+ * stderr. No table lock: each batch reads its block range at its own snapshot and inserts into
+ * the unindexed staging partitions. Rows written meanwhile are captured (0001) and applied by the
+ * catch-up in 0003 and 0004. Interrupted (Ctrl-C, kill, crash), it is not recorded, and the rerun
+ * continues at the cursor committed with the last batch.
+ */
+import type { MigrationBuilder } from 'node-pg-migrate';
+import type { MigrationContext } from '../../src/migrate/context.js';
+import { stripStaging } from '../../src/partition/build.js';
+import { CHANGES_TABLE, resetProgressSql } from '../../src/partition/capture.js';
+import { copyPlanSql, copyRows } from '../../src/partition/copy.js';
+import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
+import { inTransaction } from '../../src/partition/sql.js';
+
+export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  pgm.noTransaction();
+  if (ctx.dryRun) {
+    pgm.sql(copyPlanSql(HASH_LAYOUT, LIST_LAYOUT, ctx.batchSize));
+    return;
+  }
+  await copyRows(pgm.db, ctx, HASH_LAYOUT, LIST_LAYOUT);
+}
+
+/** Empties the staging table and rewinds the cursor; changes recorded so far are moot. */
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  pgm.noTransaction();
+  const reset = [
+    `TRUNCATE ${LIST_LAYOUT.staging}`,
+    resetProgressSql(LIST_LAYOUT, HASH_LAYOUT),
+    `DELETE FROM ${CHANGES_TABLE}`,
+  ];
+  if (ctx.dryRun) {
+    pgm.sql(reset.join(';\n'));
+    return;
+  }
+  await stripStaging(pgm.db, LIST_LAYOUT);
+  await inTransaction(pgm.db, async () => {
+    for (const statement of reset) await pgm.db.query(statement);
+  });
+}

@@ -1,0 +1,69 @@
+import { isPgError, SqlState } from '../errors.js';
+import type { MigrationContext } from '../migrate/context.js';
+import { removeCaptureSql } from './capture.js';
+import { catchUpBatch } from './catchUp.js';
+import { type Layout, LIVE_TABLE, LOCK_REFERENCED_SQL, renameSql } from './layouts.js';
+import { inTransaction, type Sql } from './sql.js';
+
+/**
+ * The swap: one transaction that takes ACCESS EXCLUSIVE on the live table (readers and writers of
+ * chunks wait from here to COMMIT; lock_timeout bounds how long we queue for it, and the engine
+ * retries the whole step when it expires; collections and documents are locked first, SHARE ROW
+ * EXCLUSIVE, so a cascading delete cannot deadlock with the catch-up's foreign key checks), applies the changes recorded since the last catch-up,
+ * removes the capture, and renames: the live table and its parent indexes to their staging names,
+ * the staging copy and its indexes to the live names. A statement that was waiting for chunks
+ * resolves the name again after the lock is granted and so runs against the new table.
+ * `finally` statements run in the same transaction after the renames.
+ *
+ * Returns how long chunks was locked (from the LOCK request to COMMIT) and the keys caught up.
+ */
+export async function swapTables(
+  sql: Sql,
+  ctx: MigrationContext,
+  live: Layout,
+  staging: Layout,
+  finally_: string[] = [],
+): Promise<{ lockedMs: number; caughtUp: number }> {
+  // A transaction of the application that holds chunks and then wants documents deadlocks with us
+  // (we hold documents and want chunks). We started waiting first, so PostgreSQL's deadlock check
+  // runs in our session and cancels us, not the application: retry a few times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await swapOnce(sql, ctx, live, staging, finally_);
+    } catch (err) {
+      if (attempt >= 3 || !isPgError(err) || err.code !== SqlState.deadlockDetected) throw err;
+      ctx.progress.note(`swap: deadlock with an application transaction, retry ${attempt}/2`);
+    }
+  }
+}
+
+async function swapOnce(
+  sql: Sql,
+  ctx: MigrationContext,
+  live: Layout,
+  staging: Layout,
+  finally_: string[],
+): Promise<{ lockedMs: number; caughtUp: number }> {
+  const started = performance.now();
+  let caughtUp = 0;
+  await inTransaction(sql, async () => {
+    await sql.query(LOCK_REFERENCED_SQL);
+    await sql.query(`LOCK TABLE ${LIVE_TABLE} IN ACCESS EXCLUSIVE MODE`);
+    await sql.query(`LOCK TABLE ${staging.staging} IN ACCESS EXCLUSIVE MODE`);
+    for (;;) {
+      const taken = await catchUpBatch(sql, live, staging, ctx.batchSize);
+      caughtUp += taken;
+      if (taken === 0) break;
+    }
+    // One round trip for the DDL: every millisecond here is a millisecond writers wait.
+    await sql.query(
+      [
+        ...removeCaptureSql(),
+        ...renameSql(live, 'staging'),
+        ...renameSql(staging, 'live'),
+        ...finally_,
+      ].join(';\n'),
+    );
+  });
+  return { lockedMs: Math.round(performance.now() - started), caughtUp };
+}
