@@ -1,0 +1,66 @@
+import type pg from 'pg';
+
+const BASE_COLUMNS =
+  'id, collection_id, document_id, chunking_config_id, chunk_index, content, start_offset, end_offset, token_count, embedding_vector_id, created_at, meta::text';
+
+/**
+ * md5 over the base columns of every row of a chunks-shaped table, in a stable order, with the
+ * count: equal iff the rows are identical, whatever the layout (partition_key is left out).
+ * Independent of dbops' own verification (which sums 64-bit row hashes).
+ */
+export async function chunksChecksum(
+  client: pg.ClientBase,
+  table = 'public.chunks',
+): Promise<string> {
+  const { rows } = await client.query<{ n: string; sum: string }>(
+    `SELECT count(*) AS n, md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) AS sum
+       FROM (SELECT ROW(${BASE_COLUMNS})::text AS r FROM ${table}) t`,
+  );
+  return `${rows[0]!.n}:${rows[0]!.sum}`;
+}
+
+/**
+ * Rows not stored where the documented key function sends them, computed with an independent
+ * expression (abs of hashtext as bigint, mod 100: PERF-NOTES says it gives the same values), plus
+ * rows whose partition_key column disagrees.
+ */
+export async function misroutedRows(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM public.chunks c
+      WHERE c.tableoid <> format('public.chunks_part_%s', lpad((abs(hashtext(c.collection_id)::bigint) % 100)::text, 2, '0'))::regclass
+         OR c.partition_key <> abs(hashtext(c.collection_id)::bigint) % 100`,
+  );
+  return rows[0]!.n;
+}
+
+/** (partition name, bound) of every partition of public.chunks, in name order. */
+export async function chunksPartitions(
+  client: pg.ClientBase,
+): Promise<{ name: string; bound: string }[]> {
+  const { rows } = await client.query<{ name: string; bound: string }>(
+    `SELECT c.relname AS name, pg_get_expr(c.relpartbound, c.oid) AS bound
+       FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+      WHERE i.inhparent = 'public.chunks'::regclass ORDER BY c.relname`,
+  );
+  return rows;
+}
+
+/** Strategy of public.chunks: 'h' (HASH) or 'l' (LIST). */
+export async function chunksStrategy(client: pg.ClientBase): Promise<string | undefined> {
+  const { rows } = await client.query<{ s: string }>(
+    `SELECT partstrat AS s FROM pg_partitioned_table WHERE partrelid = to_regclass('public.chunks')`,
+  );
+  return rows[0]?.s;
+}
+
+/** Runs fn and returns the error PostgreSQL raised (fails the test if there was none). */
+export async function pgErrorOf(
+  fn: () => Promise<unknown>,
+): Promise<{ code: string; message: string; hint?: string }> {
+  try {
+    await fn();
+  } catch (err) {
+    return err as { code: string; message: string; hint?: string };
+  }
+  throw new Error('expected a PostgreSQL error, got none');
+}
