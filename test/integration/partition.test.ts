@@ -200,10 +200,10 @@ describe('partition family: 16 HASH -> 100 LIST and back, on 200k chunks', () =>
                UNION ALL SELECT g FROM generate_series(-20000, 20000) g) x`,
     );
     expect(edges[0]).toEqual({ n: 80003, ok: 80003 });
-    expect((await c.query('SELECT abs(mod(-2147483648::int, 100)) AS k')).rows[0].k).toBe(48);
+    expect((await c.query("SELECT abs(mod('-2147483648'::int, 100)) AS k")).rows[0].k).toBe(48);
     // What the upstream formulas do with the same value:
-    expect((await c.query('SELECT mod(-2147483648::int, 100) AS k')).rows[0].k).toBe(-48);
-    expect((await pgErrorOf(() => c.query('SELECT abs(-2147483648::int) % 100'))).message).toBe(
+    expect((await c.query("SELECT mod('-2147483648'::int, 100) AS k")).rows[0].k).toBe(-48);
+    expect((await pgErrorOf(() => c.query("SELECT abs('-2147483648'::int) % 100"))).message).toBe(
       'integer out of range',
     );
     // Real strings: one whose hashtext is INT_MIN + 125 (found by search), edge shapes, and 100k
@@ -274,8 +274,8 @@ describe('partition family: 16 HASH -> 100 LIST and back, on 200k chunks', () =>
       pgErrorOf(() =>
         c.query(
           `INSERT INTO public.chunks (id, collection_id, document_id, chunk_index, content, partition_key)
-           VALUES ('upstream', $1, $2, 0, 'x', mod(hashtext($1::text), 100))`,
-          [negative[0].id, negative[0].doc],
+           VALUES ('upstream', $1, $2, 0, 'x', mod(hashtext($3), 100))`,
+          [negative[0].id, negative[0].doc, negative[0].id],
         ),
       ),
     );
