@@ -10,6 +10,7 @@
  * Locks: the staging objects first (no lock on chunks), then ADD COLUMN (ACCESS EXCLUSIVE on
  * chunks and its partitions, metadata only) and CREATE TRIGGER (SHARE ROW EXCLUSIVE) at the end,
  * so chunks is locked only for the last milliseconds before COMMIT; lock_timeout bounds the wait.
+ * Down is online: see there.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
@@ -29,6 +30,7 @@ import {
   KEY_REQUIRED_BODY,
 } from '../../src/partition/key.js';
 import { createStagingSql, HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
+import { inTransaction } from '../../src/partition/sql.js';
 
 export const installs: SchemaManifest = {
   columns: [{ table: 'chunks', columns: ['partition_key'] }],
@@ -51,13 +53,28 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   for (const statement of installCaptureSql()) pgm.sql(statement);
 }
 
-export async function down(pgm: MigrationBuilder): Promise<void> {
-  // The capture goes first: no writer may call a trigger function that is about to go.
-  // chunks_list has no foreign keys any more (0002's and 0003's down strip them), so nothing here
-  // locks collections or documents.
-  for (const statement of removeCaptureSql()) pgm.sql(statement);
-  pgm.sql(`DROP TABLE IF EXISTS ${LIST_LAYOUT.staging}`);
-  pgm.sql(DROP_MACHINERY);
-  pgm.sql('ALTER TABLE chunks DROP COLUMN IF EXISTS partition_key');
-  pgm.sql(DROP_KEY_OBJECTS);
+/**
+ * Online (two steps, each idempotent): the staging table first, in its own transaction, because
+ * nothing uses it and dropping its 100 partitions (their files go at COMMIT) takes a while chunks
+ * should not be locked for; it has no foreign keys any more (0002's and 0003's down strip them),
+ * so this locks neither collections nor documents. Then one short transaction: the capture before
+ * the function it calls, the machinery, the column: ACCESS EXCLUSIVE on chunks for milliseconds.
+ */
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  pgm.noTransaction();
+  const dropStaging = `DROP TABLE IF EXISTS ${LIST_LAYOUT.staging}`;
+  const release = [
+    ...removeCaptureSql(),
+    DROP_MACHINERY,
+    'ALTER TABLE chunks DROP COLUMN IF EXISTS partition_key',
+    DROP_KEY_OBJECTS,
+  ];
+  if (ctx.dryRun) {
+    pgm.sql([dropStaging, 'BEGIN', ...release, 'COMMIT'].join(';\n'));
+    return;
+  }
+  await pgm.db.query(dropStaging);
+  await inTransaction(pgm.db, async () => {
+    for (const statement of release) await pgm.db.query(statement);
+  });
 }

@@ -23,52 +23,83 @@ INSERT INTO <staging> (<columns>, partition_key)
 SELECT <columns of s>, <key of s> FROM chunks s JOIN unnest($1::varchar[], $2::varchar[]) AS k(id, collection_id)
   ON s.id = k.id AND s.collection_id = k.collection_id [AND s.partition_key = ...];`;
 
-/** Applies one batch of at most `limit` changes; the caller owns the transaction. */
+/**
+ * Applies one batch of at most `limit` changes; the caller owns the transaction. The statements
+ * are prepared (named, per direction) and run with generic plans: a custom plan sees the size of
+ * the key arrays and picks hash joins over full scans of both tables (measured ~2 s per batch at
+ * 2M rows), and planning a DELETE on 100 partitions costs ~100 ms each time; the generic plan is a
+ * nested loop of primary-key probes whose partitions are pruned at run time.
+ */
 export async function catchUpBatch(
   sql: Sql,
   live: Layout,
   staging: Layout,
   limit: number,
 ): Promise<number> {
+  const q = catchUpStatements(live, staging);
+  await sql.query('SET LOCAL plan_cache_mode = force_generic_plan');
   const keys = await oneRow<{ ids: string[] | null; cids: string[] | null; taken: string }>(
     sql,
-    `WITH taken AS (
-       DELETE FROM ${CHANGES_TABLE}
-        WHERE seq IN (SELECT seq FROM ${CHANGES_TABLE} ORDER BY seq LIMIT $1)
-       RETURNING id, collection_id)
-     SELECT array_agg(k.id) AS ids, array_agg(k.collection_id) AS cids,
-            (SELECT count(*) FROM taken) AS taken
-       FROM (SELECT DISTINCT id, collection_id FROM taken) k`,
+    q.take,
     [limit],
   );
   if (keys.ids === null) return 0;
-  const pairs = 'unnest($1::varchar[], $2::varchar[]) AS k(id, collection_id)';
+  const pairs = [keys.ids, keys.cids];
   // Parent rows first, as a cascading delete locks them (collection, document, then chunks): the
   // foreign key checks of the INSERT below would otherwise wait for a document delete that waits
   // for the staging rows this transaction already holds.
-  await sql.query(
-    `SELECT 1 FROM collections WHERE id = ANY ($1::varchar[]) ORDER BY id FOR KEY SHARE`,
-    [keys.cids],
-  );
-  await sql.query(
-    `SELECT 1 FROM documents
-      WHERE id IN (SELECT s.document_id FROM ${LIVE_TABLE} s JOIN ${pairs} ON ${live.keyMatch('s', 'k')}
-                   UNION
-                   SELECT t.document_id FROM ${staging.staging} t JOIN ${pairs} ON ${staging.keyMatch('t', 'k')})
-      ORDER BY id FOR KEY SHARE`,
-    [keys.ids, keys.cids],
-  );
-  await sql.query(
-    `DELETE FROM ${staging.staging} t USING ${pairs} WHERE ${staging.keyMatch('t', 'k')}`,
-    [keys.ids, keys.cids],
-  );
-  await sql.query(
-    `INSERT INTO ${staging.staging} (${BASE_COLUMN_NAMES.join(', ')}, partition_key)
-     SELECT ${copyColumns('s')}, ${staging.keyFrom}
-       FROM ${LIVE_TABLE} s JOIN ${pairs} ON ${live.keyMatch('s', 'k')}`,
-    [keys.ids, keys.cids],
-  );
+  await sql.query(q.lockCollections, [keys.cids]);
+  await sql.query(q.lockDocuments, pairs);
+  await sql.query(q.remove, pairs);
+  await sql.query(q.copy, pairs);
   return Number(keys.taken);
+}
+
+type Prepared = { name: string; text: string };
+
+function catchUpStatements(
+  live: Layout,
+  staging: Layout,
+): Record<'take' | 'lockCollections' | 'lockDocuments' | 'remove' | 'copy', Prepared> {
+  const pairs = 'unnest($1::varchar[], $2::varchar[]) AS k(id, collection_id)';
+  const named = (step: string, text: string) => ({
+    name: `dbops_catch_up_${live.kind}_${staging.kind}_${step}`,
+    text,
+  });
+  return {
+    take: named(
+      'take',
+      `WITH taken AS (
+         DELETE FROM ${CHANGES_TABLE}
+          WHERE seq IN (SELECT seq FROM ${CHANGES_TABLE} ORDER BY seq LIMIT $1)
+         RETURNING id, collection_id)
+       SELECT array_agg(k.id) AS ids, array_agg(k.collection_id) AS cids,
+              (SELECT count(*) FROM taken) AS taken
+         FROM (SELECT DISTINCT id, collection_id FROM taken) k`,
+    ),
+    lockCollections: named(
+      'lock_collections',
+      'SELECT 1 FROM collections WHERE id = ANY ($1::varchar[]) ORDER BY id FOR KEY SHARE',
+    ),
+    lockDocuments: named(
+      'lock_documents',
+      `SELECT 1 FROM documents
+        WHERE id IN (SELECT s.document_id FROM ${LIVE_TABLE} s JOIN ${pairs} ON ${live.keyMatch('s', 'k')}
+                     UNION
+                     SELECT t.document_id FROM ${staging.staging} t JOIN ${pairs} ON ${staging.keyMatch('t', 'k')})
+        ORDER BY id FOR KEY SHARE`,
+    ),
+    remove: named(
+      'remove',
+      `DELETE FROM ${staging.staging} t USING ${pairs} WHERE ${staging.keyMatch('t', 'k')}`,
+    ),
+    copy: named(
+      'copy',
+      `INSERT INTO ${staging.staging} (${BASE_COLUMN_NAMES.join(', ')}, partition_key)
+       SELECT ${copyColumns('s')}, ${staging.keyFrom}
+         FROM ${LIVE_TABLE} s JOIN ${pairs} ON ${live.keyMatch('s', 'k')}`,
+    ),
+  };
 }
 
 /** SQLSTATEs a catch-up batch can hit by racing a document delete; the batch is simply retried. */

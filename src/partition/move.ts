@@ -1,5 +1,5 @@
 import type { MigrationContext } from '../migrate/context.js';
-import { completeStaging } from './build.js';
+import { completeStaging, dropStaging } from './build.js';
 import {
   createMachinerySql,
   DROP_MACHINERY,
@@ -9,16 +9,13 @@ import {
 } from './capture.js';
 import { drainChanges } from './catchUp.js';
 import { copyRows, readCursor } from './copy.js';
-import {
-  createStagingSql,
-  HASH_LAYOUT,
-  type Layout,
-  LIST_LAYOUT,
-  LOCK_REFERENCED_FOR_DROP_SQL,
-} from './layouts.js';
+import { createStagingSql, HASH_LAYOUT, type Layout, LIST_LAYOUT } from './layouts.js';
 import { inTransaction, liveLayoutKind, relationExists, type Sql } from './sql.js';
 import { swapTables } from './swap.js';
 import { compareCopy, describe, mismatchError } from './verify.js';
+
+/** Changed keys few enough to apply inside the swap's lock in a few milliseconds. */
+const SMALL_BACKLOG = 100;
 
 /**
  * The last stretch of a move: catch up, verify (count, checksum, collections) at one snapshot,
@@ -40,11 +37,19 @@ async function verifyAndSwap(
     throw mismatchError(check, staging, move.hint);
   }
   ctx.progress.note(
-    `verified: ${describe(check.live)} in both (${check.pendingKeys} keys with unapplied changes left to the swap)`,
+    `verified: ${describe(check.live)} in both (${check.pendingKeys} keys with unapplied changes left out)`,
   );
+  // Verification takes seconds at scale; apply what was written meanwhile outside the lock, again
+  // and again while that leaves much behind (each pass is shorter than the one before), so the
+  // swap only has the last moments' changes to apply while chunks is locked.
+  for (let pass = 0; pass < 10; pass++) {
+    if ((await drainChanges(sql, ctx, live, staging)) < SMALL_BACKLOG) break;
+  }
   const swap = await swapTables(sql, ctx, live, staging, finally_);
   ctx.progress.note(
-    `swapped chunks to ${staging.kind.toUpperCase()} partitions: chunks locked for ${swap.lockedMs} ms (${swap.caughtUp} changed keys applied under the lock)`,
+    `swapped chunks to ${staging.kind.toUpperCase()} partitions: chunks locked for ${swap.lockedMs} ms ` +
+      `(waiting for the lock ${swap.lockWaitMs} ms, applying the last ${swap.caughtUp} changed keys ` +
+      `${swap.catchUpMs} ms, renames ${swap.ddlMs} ms)`,
   );
 }
 
@@ -59,10 +64,9 @@ export async function swapToList(sql: Sql, ctx: MigrationContext): Promise<void>
       hint: 'The copy is not exact. Redo it: dbops migrate down partition --to 0001, then dbops migrate up partition.',
     });
   }
-  // Idempotent tail (a rerun after a kill between the swap and here lands here directly).
-  // DROP TABLE holds ACCESS EXCLUSIVE on collections and documents for milliseconds (PostgreSQL
-  // removes the foreign keys' triggers there); nothing uses chunks_hash any more.
-  await sql.query(`${LOCK_REFERENCED_FOR_DROP_SQL};\nDROP TABLE IF EXISTS ${HASH_LAYOUT.staging}`);
+  // Idempotent tail (a rerun after a kill between the swap and here lands here directly);
+  // nothing uses chunks_hash any more.
+  await dropStaging(sql, HASH_LAYOUT);
   await sql.query(DROP_MACHINERY);
 }
 
@@ -90,11 +94,7 @@ export async function moveBackToHash(sql: Sql, ctx: MigrationContext): Promise<v
       staging: HASH_LAYOUT,
       hint: `The copy was dropped; rerun dbops migrate down partition to copy again.`,
       // A copy that does not verify is useless: drop it, so the rerun copies from scratch.
-      onMismatch: async () => {
-        await sql.query(
-          `${LOCK_REFERENCED_FOR_DROP_SQL};\nDROP TABLE IF EXISTS ${HASH_LAYOUT.staging}`,
-        );
-      },
+      onMismatch: () => dropStaging(sql, HASH_LAYOUT),
     },
     // In the swap transaction: the state 0003 left (capture on the HASH table, chunks_list complete).
     [

@@ -3,16 +3,26 @@
  * `pgm.db` (each statement autocommits unless wrapped in inTransaction).
  */
 export interface Sql {
-  query(text: string, values?: unknown[]): Promise<{ rows: unknown[]; rowCount: number | null }>;
+  /** `text` may be a named (prepared, cached per connection) statement. */
+  query(
+    text: string | { name: string; text: string },
+    values?: unknown[],
+  ): Promise<{ rows: unknown[]; rowCount: number | null }>;
 }
 
-export async function rowsOf<T>(sql: Sql, text: string, values?: unknown[]): Promise<T[]> {
+type Statement = Parameters<Sql['query']>[0];
+
+export async function rowsOf<T>(sql: Sql, text: Statement, values?: unknown[]): Promise<T[]> {
   return (await sql.query(text, values)).rows as T[];
 }
 
-export async function oneRow<T>(sql: Sql, text: string, values?: unknown[]): Promise<T> {
+export async function oneRow<T>(sql: Sql, text: Statement, values?: unknown[]): Promise<T> {
   const [row] = await rowsOf<T>(sql, text, values);
-  if (row === undefined) throw new Error(`expected one row from: ${text.slice(0, 80)}`);
+  if (row === undefined) {
+    throw new Error(
+      `expected one row from: ${(typeof text === 'string' ? text : text.text).slice(0, 80)}`,
+    );
+  }
   return row;
 }
 

@@ -23,7 +23,7 @@ export async function swapTables(
   live: Layout,
   staging: Layout,
   finally_: string[] = [],
-): Promise<{ lockedMs: number; caughtUp: number }> {
+): Promise<SwapTiming> {
   // A transaction of the application that holds chunks and then wants documents deadlocks with us
   // (we hold documents and want chunks). We started waiting first, so PostgreSQL's deadlock check
   // runs in our session and cancels us, not the application: retry a few times.
@@ -43,19 +43,24 @@ async function swapOnce(
   live: Layout,
   staging: Layout,
   finally_: string[],
-): Promise<{ lockedMs: number; caughtUp: number }> {
+): Promise<SwapTiming> {
   const started = performance.now();
-  let caughtUp = 0;
+  const ms = (since: number) => Math.round(performance.now() - since);
+  const timing = { lockedMs: 0, lockWaitMs: 0, catchUpMs: 0, ddlMs: 0, caughtUp: 0 };
   await inTransaction(sql, async () => {
     await sql.query(LOCK_REFERENCED_SQL);
     await sql.query(`LOCK TABLE ${LIVE_TABLE} IN ACCESS EXCLUSIVE MODE`);
     await sql.query(`LOCK TABLE ${staging.staging} IN ACCESS EXCLUSIVE MODE`);
+    timing.lockWaitMs = ms(started);
+    const caughtUpAt = performance.now();
     for (;;) {
       const taken = await catchUpBatch(sql, live, staging, ctx.batchSize);
-      caughtUp += taken;
+      timing.caughtUp += taken;
       if (taken === 0) break;
     }
+    timing.catchUpMs = ms(caughtUpAt);
     // One round trip for the DDL: every millisecond here is a millisecond writers wait.
+    const ddlAt = performance.now();
     await sql.query(
       [
         ...removeCaptureSql(),
@@ -64,6 +69,21 @@ async function swapOnce(
         ...finally_,
       ].join(';\n'),
     );
+    timing.ddlMs = ms(ddlAt);
   });
-  return { lockedMs: Math.round(performance.now() - started), caughtUp };
+  timing.lockedMs = ms(started);
+  return timing;
+}
+
+/**
+ * How long the swap held (or queued for) the lock on chunks: lockedMs from the LOCK request to
+ * COMMIT, of which lockWaitMs waiting for transactions already using chunks, catchUpMs applying
+ * the last `caughtUp` changed keys, ddlMs the renames.
+ */
+export interface SwapTiming {
+  lockedMs: number;
+  lockWaitMs: number;
+  catchUpMs: number;
+  ddlMs: number;
+  caughtUp: number;
 }
