@@ -83,15 +83,78 @@ function chunkInserter(docs: { id: string; collection_id: string }[]) {
   };
 }
 
+/**
+ * Samples the writer's backend every 10 ms and returns the longest stretch it spent waiting for
+ * a lock (wait_event_type 'Lock'): being blocked, as opposed to merely slow on a busy machine.
+ */
+function watchLockWaits(
+  monitor: pg.Client,
+  pid: number,
+  origin: number,
+): { stop(): Promise<{ ms: number; at: number; on: string | null; behind: string | null }> } {
+  let running = true;
+  let longest = { ms: 0, at: 0, on: null as string | null, behind: null as string | null };
+  const loop = (async () => {
+    let since: number | undefined;
+    let on: string | null = null;
+    let behind: string | null = null;
+    while (running) {
+      const { rows } = await monitor.query(
+        `SELECT (SELECT l.relation::regclass::text || ' ' || l.locktype || ' ' || l.mode FROM pg_locks l
+                  WHERE l.pid = $1 AND NOT l.granted LIMIT 1) AS waiting_for,
+                (SELECT string_agg(a.backend_type || ' ' || left(a.query, 60) || ' [' || coalesce(a.wait_event_type, '') || ']', ' | ')
+                   FROM pg_stat_activity a WHERE a.pid = ANY (pg_blocking_pids($1))) AS blockers`,
+        [pid],
+      );
+      const now = performance.now();
+      const waitingFor = rows[0]?.waiting_for ?? null;
+      if (waitingFor !== null && since === undefined) {
+        since = now;
+        on = waitingFor;
+        behind = rows[0]?.blockers ?? null;
+      } else if (waitingFor === null && since !== undefined) {
+        if (now - since > longest.ms) longest = { ms: now - since, at: since - origin, on, behind };
+        since = undefined;
+      }
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return { ...longest, ms: Math.round(longest.ms), at: Math.round(longest.at) };
+    },
+  };
+}
+
+/** The last progress line of each phase and every note, from the CLI's stderr. */
+function phases(stderr: string): string[] {
+  const lines: { label: string; line: string }[] = [];
+  for (const line of stderr.split('\n').filter(Boolean)) {
+    const label = /^(.*?): \d+(\/\d+)? .*\(\d+\.\d s\)$/.exec(line)?.[1] ?? line;
+    if (lines.at(-1)?.label === label) lines.pop();
+    lines.push({ label, line });
+  }
+  return lines.map((l) => l.line);
+}
+
 async function move(db: Awaited<ReturnType<typeof createBenchDatabase>>, args: string[]) {
   const before = await seededRows(db.client);
   const writtenBefore = await writerRows(db.client);
   const docs = (await db.client.query('SELECT id, collection_id FROM public.documents')).rows;
   const inserter = chunkInserter(docs);
-  const writer = startWriter(await db.connect(), (c) => inserter.write(c));
+  const writerClient = await db.connect();
+  const pid = (await writerClient.query('SELECT pg_backend_pid() AS pid')).rows[0].pid;
+  const monitor = await db.connect();
   const started = performance.now();
+  const lockWaits = watchLockWaits(monitor, pid, started);
+  const writer = startWriter(writerClient, (c) => inserter.write(c));
   const run = await runDbops([...args, '--format', 'json'], db.url);
   const stats = await writer.stop();
+  const longestLockWait = await lockWaits.stop();
+  await monitor.end();
+  await writerClient.end();
   if (run.code !== 0) throw new Error(`${args.join(' ')} failed (${run.code}): ${run.stderr}`);
   const after = await seededRows(db.client);
   const report = JSON.parse(run.stdout) as {
@@ -108,6 +171,9 @@ async function move(db: Awaited<ReturnType<typeof createBenchDatabase>>, args: s
       }),
     ),
     slowestWrites: inserter.slowest(started),
+    /** Longest time the writer's backend waited for a lock (sampled every 10 ms), when, on what. */
+    longestLockWait,
+    phases: phases(run.stderr),
     swapLockedMs: Number(/chunks locked for (\d+) ms/.exec(run.stderr)?.[1]),
     swap: /swapped chunks .*/.exec(run.stderr)?.[0],
     verified: /verified: .*/.exec(run.stderr)?.[0],

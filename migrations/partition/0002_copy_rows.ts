@@ -35,7 +35,7 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
     pgm.sql(reset.join(';\n'));
     return;
   }
-  await stripStaging(pgm.db, LIST_LAYOUT);
+  await stripStaging(pgm.db, ctx, LIST_LAYOUT);
   await inTransaction(pgm.db, async () => {
     for (const statement of reset) await pgm.db.query(statement);
   });

@@ -46,5 +46,5 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
     pgm.sql(`-- drop every constraint and index of ${LIST_LAYOUT.staging} and its partitions`);
     return;
   }
-  await stripStaging(pgm.db, LIST_LAYOUT);
+  await stripStaging(pgm.db, ctx, LIST_LAYOUT);
 }

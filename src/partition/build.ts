@@ -10,6 +10,7 @@ import {
   LOCK_REFERENCED_FOR_DROP_SQL,
   LOCK_REFERENCED_SQL,
 } from './layouts.js';
+import { withShortLocks } from './locks.js';
 import { relationExists, rowsOf, type Sql } from './sql.js';
 
 /**
@@ -27,7 +28,8 @@ import { relationExists, rowsOf, type Sql } from './sql.js';
  * - ADD FOREIGN KEY ... NOT VALID on a partition holds SHARE ROW EXCLUSIVE on collections and
  *   documents (taken first: see LOCK_REFERENCED_SQL) for milliseconds; VALIDATE holds only SHARE UPDATE EXCLUSIVE on the partition and
  *   ROW SHARE on the referenced table (writers are not blocked). The parent-level foreign key
- *   then adopts the validated partition constraints without scanning (measured: 26 ms at 2M rows).
+ *   then adopts the validated partition constraints without scanning (measured: 26 ms at 2M rows),
+ *   but holds ACCESS EXCLUSIVE on collections and documents for that time (see addForeignKeys).
  *   Adding it on the parent directly would validate every row while holding SHARE ROW EXCLUSIVE on
  *   documents, blocking document writes for seconds.
  */
@@ -116,6 +118,21 @@ function partitionIndexSql(partition: string, name: string, ix: IndexSpec): stri
   return `CREATE INDEX ${quoteIdent(name)} ON ${quoteIdent(partition)} ${ix.columns}${where}`;
 }
 
+/**
+ * Runs statements that lock collections and documents in one short-lock transaction (see
+ * withShortLocks): `lock` first, then the statements, as one round trip.
+ */
+function onReferenced(
+  sql: Sql,
+  ctx: MigrationContext,
+  lock: string,
+  statements: string[],
+): Promise<unknown> {
+  return withShortLocks(sql, ctx, 'foreign keys', () =>
+    sql.query([lock, ...statements].join(';\n')),
+  );
+}
+
 /** (table, constraint) -> validated, for the foreign keys on the staging table and its partitions. */
 async function existingForeignKeys(sql: Sql, staging: Layout): Promise<Map<string, boolean>> {
   const rows = await rowsOf<{ rel: string; name: string; valid: boolean }>(
@@ -148,7 +165,7 @@ async function addForeignKeys(
         (fk) =>
           `ALTER TABLE ${quoteIdent(p.name)} ADD CONSTRAINT ${fk.name} ${fk.definition} NOT VALID`,
       );
-    if (statements.length > 0) await sql.query([LOCK_REFERENCED_SQL, ...statements].join(';\n'));
+    if (statements.length > 0) await onReferenced(sql, ctx, LOCK_REFERENCED_SQL, statements);
   }
   // From here a delete of a document or collection cascades into the staging table too, so no
   // new row can lose its parent; rows whose parent went during the copy have a recorded change
@@ -169,26 +186,36 @@ async function addForeignKeys(
     ctx.progress.update(++done);
   }
   ctx.progress.finish();
-  await sql.query(
-    [
-      LOCK_REFERENCED_SQL,
-      ...missingOnParent.map(
-        (fk) => `ALTER TABLE ${staging.staging} ADD CONSTRAINT ${fk.name} ${fk.definition}`,
-      ),
-    ].join(';\n'),
-  );
+  // The parent constraint adopts the partitions' ones and drops the triggers each of them had put
+  // on the referenced table: dropping a trigger takes ACCESS EXCLUSIVE there (the application's
+  // foreign key checks wait for it), so that lock is taken first, explicitly, and each foreign key
+  // is attached in its own transaction, locking only its own referenced table.
+  for (const fk of missingOnParent) {
+    await onReferenced(sql, ctx, `LOCK TABLE ${fk.references} IN ACCESS EXCLUSIVE MODE`, [
+      `ALTER TABLE ${staging.staging} ADD CONSTRAINT ${fk.name} ${fk.definition}`,
+    ]);
+  }
 }
 
 /**
  * Drops every foreign key, constraint and index of the staging table and its partitions (the
  * down of completeStaging, also after an interrupted one left partition-level pieces that were
- * never attached). Each DROP commits on its own: dropping a foreign key holds ACCESS EXCLUSIVE on
- * collections and documents (PostgreSQL's rule), only for that statement.
+ * never attached). Dropping the foreign keys holds ACCESS EXCLUSIVE on collections and documents
+ * (PostgreSQL's rule) for one short transaction; each index goes in its own.
  */
-export async function stripStaging(sql: Sql, staging: Layout): Promise<void> {
-  for (const fk of FOREIGN_KEYS) {
-    await sql.query(
-      `${LOCK_REFERENCED_FOR_DROP_SQL};\nALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+export async function stripStaging(
+  sql: Sql,
+  ctx: MigrationContext,
+  staging: Layout,
+): Promise<void> {
+  if (await hasForeignKeys(sql, staging.staging)) {
+    await onReferenced(
+      sql,
+      ctx,
+      LOCK_REFERENCED_FOR_DROP_SQL,
+      FOREIGN_KEYS.map(
+        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+      ),
     );
   }
   for (const ix of staging.indexes) {
@@ -214,11 +241,12 @@ export async function stripStaging(sql: Sql, staging: Layout): Promise<void> {
     [partitions],
   );
   for (const r of leftover) {
-    await sql.query(
+    const drop =
       r.kind === 'constraint'
-        ? `${LOCK_REFERENCED_FOR_DROP_SQL};\nALTER TABLE ${quoteIdent(r.rel)} DROP CONSTRAINT IF EXISTS ${quoteIdent(r.name)}`
-        : `DROP INDEX IF EXISTS ${quoteIdent(r.name)}`,
-    );
+        ? `ALTER TABLE ${quoteIdent(r.rel)} DROP CONSTRAINT IF EXISTS ${quoteIdent(r.name)}`
+        : `DROP INDEX IF EXISTS ${quoteIdent(r.name)}`;
+    if (r.kind === 'constraint') await onReferenced(sql, ctx, LOCK_REFERENCED_FOR_DROP_SQL, [drop]);
+    else await sql.query(drop);
   }
 }
 
@@ -226,14 +254,34 @@ export async function stripStaging(sql: Sql, staging: Layout): Promise<void> {
  * Drops a staging (or retired) table without holding collections and documents for long:
  * dropping a table that has foreign keys takes ACCESS EXCLUSIVE on the referenced tables for the
  * whole DROP (hundreds of ms for 16 partitions and their indexes), so the foreign keys go first,
- * each in its own millisecond transaction, and the table after, locking nothing else.
+ * in one short transaction (the forward swap already dropped them), and the table after, locking
+ * nothing else.
  */
-export async function dropStaging(sql: Sql, staging: Layout): Promise<void> {
+export async function dropStaging(sql: Sql, ctx: MigrationContext, staging: Layout): Promise<void> {
   if (!(await relationExists(sql, staging.staging))) return;
-  for (const fk of FOREIGN_KEYS) {
-    await sql.query(
-      `${LOCK_REFERENCED_FOR_DROP_SQL};\nALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+  if (await hasForeignKeys(sql, staging.staging)) {
+    await onReferenced(
+      sql,
+      ctx,
+      LOCK_REFERENCED_FOR_DROP_SQL,
+      FOREIGN_KEYS.map(
+        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+      ),
     );
   }
   await sql.query(`DROP TABLE ${staging.staging}`);
+}
+
+/** The table or one of its partitions has a foreign key (whose drop would lock its parents). */
+async function hasForeignKeys(sql: Sql, table: string): Promise<boolean> {
+  const [row] = await rowsOf<{ ok: boolean }>(
+    sql,
+    `SELECT EXISTS (
+       SELECT 1 FROM pg_constraint con
+        WHERE con.contype = 'f'
+          AND (con.conrelid = $1::regclass
+               OR con.conrelid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent = $1::regclass))) AS ok`,
+    [quoteIdent(table)],
+  );
+  return row?.ok === true;
 }

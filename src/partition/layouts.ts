@@ -45,6 +45,8 @@ export interface IndexSpec {
 export interface ForeignKeySpec {
   name: string;
   definition: string;
+  /** The referenced table. */
+  references: string;
 }
 
 export interface Layout {
@@ -64,13 +66,15 @@ export interface Layout {
 }
 
 /**
- * Lock-order rule for every step that takes locks on chunks tables and on the tables chunks
- * references: the application locks collections, then documents, then chunks (ON DELETE CASCADE,
- * and the foreign key checks of a chunk insert in constraint-name order), so dbops locks the
- * referenced tables first, in that order, and only then chunks and its staging copy; the reverse
- * order deadlocks with them (seen in testing). Adding a foreign key needs SHARE ROW EXCLUSIVE on
- * the referenced table (blocks its writers); dropping one, or a table that has one, needs ACCESS
- * EXCLUSIVE (blocks its readers too): both only for the millisecond transaction they are taken in.
+ * Lock-order rules for steps that lock chunks tables and the tables chunks references. The
+ * application takes them in two orders: deletes lock collections, then documents, then chunks
+ * (ON DELETE CASCADE), while inserts and updates of chunks lock chunks and then take ROW SHARE on
+ * collections and documents (their foreign key checks). So dbops takes SHARE ROW EXCLUSIVE on the
+ * referenced tables first (it blocks the deletes, in their order, and not the checks) and only
+ * then locks chunks; and it never holds chunks while waiting for ACCESS EXCLUSIVE on a referenced
+ * table (which the checks would block, a deadlock): dropping a foreign key, which needs that, is
+ * done in a transaction of its own. Adding a foreign key needs SHARE ROW EXCLUSIVE on the
+ * referenced table. Each is held for a millisecond transaction.
  */
 export const LOCK_REFERENCED_SQL = 'LOCK TABLE collections, documents IN SHARE ROW EXCLUSIVE MODE';
 export const LOCK_REFERENCED_FOR_DROP_SQL =
@@ -80,10 +84,12 @@ export const FOREIGN_KEYS: ForeignKeySpec[] = [
   {
     name: 'chunks_collection_id_fkey',
     definition: 'FOREIGN KEY (collection_id) REFERENCES collections (id) ON DELETE CASCADE',
+    references: 'collections',
   },
   {
     name: 'chunks_document_id_fkey',
     definition: 'FOREIGN KEY (document_id) REFERENCES documents (id) ON DELETE CASCADE',
+    references: 'documents',
   },
 ];
 

@@ -1,3 +1,4 @@
+import { PreconditionError } from '../errors.js';
 import type { MigrationContext } from '../migrate/context.js';
 import { completeStaging, dropStaging } from './build.js';
 import {
@@ -11,7 +12,7 @@ import { drainChanges } from './catchUp.js';
 import { copyRows, readCursor } from './copy.js';
 import { createStagingSql, HASH_LAYOUT, type Layout, LIST_LAYOUT } from './layouts.js';
 import { inTransaction, liveLayoutKind, relationExists, type Sql } from './sql.js';
-import { swapTables } from './swap.js';
+import { type SwapExtras, swapTables } from './swap.js';
 import { compareCopy, describe, mismatchError } from './verify.js';
 
 /** Changed keys few enough to apply inside the swap's lock in a few milliseconds. */
@@ -26,7 +27,7 @@ async function verifyAndSwap(
   sql: Sql,
   ctx: MigrationContext,
   move: { live: Layout; staging: Layout; hint: string; onMismatch?: () => Promise<void> },
-  finally_: string[] = [],
+  extras: SwapExtras = {},
 ): Promise<void> {
   const { live, staging } = move;
   await drainChanges(sql, ctx, live, staging);
@@ -42,14 +43,17 @@ async function verifyAndSwap(
   // Verification takes seconds at scale; apply what was written meanwhile outside the lock, again
   // and again while that leaves much behind (each pass is shorter than the one before), so the
   // swap only has the last moments' changes to apply while chunks is locked.
-  for (let pass = 0; pass < 10; pass++) {
-    if ((await drainChanges(sql, ctx, live, staging)) < SMALL_BACKLOG) break;
-  }
-  const swap = await swapTables(sql, ctx, live, staging, finally_);
+  const converge = async () => {
+    for (let pass = 0; pass < 10; pass++) {
+      if ((await drainChanges(sql, ctx, live, staging)) < SMALL_BACKLOG) break;
+    }
+  };
+  await converge();
+  const swap = await swapTables(sql, ctx, live, staging, { ...extras, beforeRetry: converge });
   ctx.progress.note(
     `swapped chunks to ${staging.kind.toUpperCase()} partitions: chunks locked for ${swap.lockedMs} ms ` +
       `(waiting for the lock ${swap.lockWaitMs} ms, applying the last ${swap.caughtUp} changed keys ` +
-      `${swap.catchUpMs} ms, renames ${swap.ddlMs} ms)`,
+      `${swap.catchUpMs} ms, renames ${swap.ddlMs} ms${swap.attempts > 1 ? `; attempt ${swap.attempts}` : ''})`,
   );
 }
 
@@ -57,7 +61,12 @@ async function verifyAndSwap(
 export async function swapToList(sql: Sql, ctx: MigrationContext): Promise<void> {
   if ((await liveLayoutKind(sql)) === 'hash') {
     const cursor = await readCursor(sql, LIST_LAYOUT);
-    if (!cursor?.finished) throw new Error(`${LIST_LAYOUT.staging} is not completely copied`);
+    if (!cursor?.finished) {
+      throw new PreconditionError(
+        `${LIST_LAYOUT.staging} is not completely copied (chunks_copy_progress says so); nothing was swapped`,
+        'Redo the copy: dbops migrate down partition --to 0001, then dbops migrate up partition.',
+      );
+    }
     await verifyAndSwap(sql, ctx, {
       live: HASH_LAYOUT,
       staging: LIST_LAYOUT,
@@ -65,8 +74,11 @@ export async function swapToList(sql: Sql, ctx: MigrationContext): Promise<void>
     });
   }
   // Idempotent tail (a rerun after a kill between the swap and here lands here directly);
-  // nothing uses chunks_hash any more.
-  await dropStaging(sql, HASH_LAYOUT);
+  // nothing uses chunks_hash any more. Its foreign keys are not dropped inside the swap: that needs
+  // ACCESS EXCLUSIVE on collections and documents, which writers inserting chunks take after chunks
+  // (their foreign key checks), so holding both would deadlock with them; alone, it is one short
+  // transaction that only waits for those checks to finish.
+  await dropStaging(sql, ctx, HASH_LAYOUT);
   await sql.query(DROP_MACHINERY);
 }
 
@@ -94,14 +106,16 @@ export async function moveBackToHash(sql: Sql, ctx: MigrationContext): Promise<v
       staging: HASH_LAYOUT,
       hint: `The copy was dropped; rerun dbops migrate down partition to copy again.`,
       // A copy that does not verify is useless: drop it, so the rerun copies from scratch.
-      onMismatch: () => dropStaging(sql, HASH_LAYOUT),
+      onMismatch: () => dropStaging(sql, ctx, HASH_LAYOUT),
     },
     // In the swap transaction: the state 0003 left (capture on the HASH table, chunks_list complete).
-    [
-      ...installCaptureSql(),
-      `DELETE FROM ${PROGRESS_TABLE} WHERE target = '${HASH_LAYOUT.staging}'`,
-      resetProgressSql(LIST_LAYOUT, HASH_LAYOUT),
-      `UPDATE ${PROGRESS_TABLE} SET finished = true WHERE target = '${LIST_LAYOUT.staging}'`,
-    ],
+    {
+      finally: [
+        ...installCaptureSql(),
+        `DELETE FROM ${PROGRESS_TABLE} WHERE target = '${HASH_LAYOUT.staging}'`,
+        resetProgressSql(LIST_LAYOUT, HASH_LAYOUT),
+        `UPDATE ${PROGRESS_TABLE} SET finished = true WHERE target = '${LIST_LAYOUT.staging}'`,
+      ],
+    },
   );
 }

@@ -3,7 +3,17 @@ import type { MigrationContext } from '../migrate/context.js';
 import { removeCaptureSql } from './capture.js';
 import { catchUpBatch } from './catchUp.js';
 import { type Layout, LIVE_TABLE, LOCK_REFERENCED_SQL, renameSql } from './layouts.js';
-import { inTransaction, type Sql } from './sql.js';
+
+/** What else the swap transaction does: statements after the renames, and how it locks collections and documents. */
+export interface SwapExtras {
+  /** Run after the renames, in the same transaction. */
+  finally?: string[];
+  /** Between attempts that did not get the locks: catch up outside the lock meanwhile. */
+  beforeRetry?: () => Promise<unknown>;
+}
+
+import { withShortLocks } from './locks.js';
+import type { Sql } from './sql.js';
 
 /**
  * The swap: one transaction that takes ACCESS EXCLUSIVE on the live table (readers and writers of
@@ -13,7 +23,7 @@ import { inTransaction, type Sql } from './sql.js';
  * removes the capture, and renames: the live table and its parent indexes to their staging names,
  * the staging copy and its indexes to the live names. A statement that was waiting for chunks
  * resolves the name again after the lock is granted and so runs against the new table.
- * `finally` statements run in the same transaction after the renames.
+ * `extras.finally` statements run in the same transaction after the renames.
  *
  * Returns how long chunks was locked (from the LOCK request to COMMIT) and the keys caught up.
  */
@@ -22,14 +32,14 @@ export async function swapTables(
   ctx: MigrationContext,
   live: Layout,
   staging: Layout,
-  finally_: string[] = [],
+  extras: SwapExtras = {},
 ): Promise<SwapTiming> {
   // A transaction of the application that holds chunks and then wants documents deadlocks with us
   // (we hold documents and want chunks). We started waiting first, so PostgreSQL's deadlock check
   // runs in our session and cancels us, not the application: retry a few times.
   for (let attempt = 1; ; attempt++) {
     try {
-      return await swapOnce(sql, ctx, live, staging, finally_);
+      return await swapOnce(sql, ctx, live, staging, extras);
     } catch (err) {
       if (attempt >= 3 || !isPgError(err) || err.code !== SqlState.deadlockDetected) throw err;
       ctx.progress.note(`swap: deadlock with an application transaction, retry ${attempt}/2`);
@@ -42,43 +52,61 @@ async function swapOnce(
   ctx: MigrationContext,
   live: Layout,
   staging: Layout,
-  finally_: string[],
+  extras: SwapExtras,
 ): Promise<SwapTiming> {
-  const started = performance.now();
   const ms = (since: number) => Math.round(performance.now() - since);
-  const timing = { lockedMs: 0, lockWaitMs: 0, catchUpMs: 0, ddlMs: 0, caughtUp: 0 };
-  await inTransaction(sql, async () => {
-    await sql.query(LOCK_REFERENCED_SQL);
-    await sql.query(`LOCK TABLE ${LIVE_TABLE} IN ACCESS EXCLUSIVE MODE`);
-    await sql.query(`LOCK TABLE ${staging.staging} IN ACCESS EXCLUSIVE MODE`);
-    timing.lockWaitMs = ms(started);
-    const caughtUpAt = performance.now();
-    for (;;) {
-      const taken = await catchUpBatch(sql, live, staging, ctx.batchSize);
-      timing.caughtUp += taken;
-      if (taken === 0) break;
-    }
-    timing.catchUpMs = ms(caughtUpAt);
-    // One round trip for the DDL: every millisecond here is a millisecond writers wait.
-    const ddlAt = performance.now();
-    await sql.query(
-      [
-        ...removeCaptureSql(),
-        ...renameSql(live, 'staging'),
-        ...renameSql(staging, 'live'),
-        ...finally_,
-      ].join(';\n'),
-    );
-    timing.ddlMs = ms(ddlAt);
-  });
-  timing.lockedMs = ms(started);
+  const timing: SwapTiming = {
+    lockedMs: 0,
+    lockWaitMs: 0,
+    catchUpMs: 0,
+    ddlMs: 0,
+    caughtUp: 0,
+    attempts: 0,
+  };
+  let attemptStarted = 0;
+  await withShortLocks(
+    sql,
+    ctx,
+    'swap',
+    async () => {
+      attemptStarted = performance.now();
+      timing.attempts += 1;
+      timing.caughtUp = 0;
+      await sql.query(LOCK_REFERENCED_SQL);
+      await sql.query(`LOCK TABLE ${LIVE_TABLE} IN ACCESS EXCLUSIVE MODE`);
+      await sql.query(`LOCK TABLE ${staging.staging} IN ACCESS EXCLUSIVE MODE`);
+      timing.lockWaitMs = ms(attemptStarted);
+      const caughtUpAt = performance.now();
+      for (;;) {
+        const taken = await catchUpBatch(sql, live, staging, ctx.batchSize);
+        timing.caughtUp += taken;
+        if (taken === 0) break;
+      }
+      timing.catchUpMs = ms(caughtUpAt);
+      // One round trip for the DDL: every millisecond here is a millisecond writers wait.
+      const ddlAt = performance.now();
+      await sql.query(
+        [
+          ...removeCaptureSql(),
+          ...renameSql(live, 'staging'),
+          ...renameSql(staging, 'live'),
+          ...(extras.finally ?? []),
+        ].join(';\n'),
+      );
+      timing.ddlMs = ms(ddlAt);
+    },
+    extras.beforeRetry,
+  );
+  // The attempt that got its locks; each earlier one gave up after its short lock_timeout.
+  timing.lockedMs = ms(attemptStarted);
   return timing;
 }
 
 /**
- * How long the swap held (or queued for) the lock on chunks: lockedMs from the LOCK request to
- * COMMIT, of which lockWaitMs waiting for transactions already using chunks, catchUpMs applying
- * the last `caughtUp` changed keys, ddlMs the renames.
+ * How long the swap held (or queued for) the lock on chunks, in the attempt that got it: lockedMs
+ * from the LOCK request to COMMIT, of which lockWaitMs waiting for transactions already using the
+ * tables, catchUpMs applying the last `caughtUp` changed keys, ddlMs the renames. `attempts`
+ * counts lock timeouts (each a wait bounded by withShortLocks) plus the one that worked.
  */
 export interface SwapTiming {
   lockedMs: number;
@@ -86,4 +114,5 @@ export interface SwapTiming {
   catchUpMs: number;
   ddlMs: number;
   caughtUp: number;
+  attempts: number;
 }
