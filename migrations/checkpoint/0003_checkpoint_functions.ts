@@ -28,7 +28,11 @@ import type { SchemaManifest } from '../../src/checks/manifest.js';
  * is locked in a LATERAL subquery. The lock inside the LATERAL keeps the planner from flattening
  * it, so the plan always drives from the small ready table; written as a plain join, the planner
  * preferred to scan every checkpoint of the group and sort them (measured 40 ms against 0.3 ms
- * on 20k checkpoints).
+ * on 20k checkpoints). The group's reservable subscriptions are computed once per statement (an
+ * uncorrelated ARRAY, an InitPlan), so a ready row of another group or of a paused subscription
+ * costs one primary-key probe of checkpoints instead of three joins (5x faster to skip).
+ * Known limit: checkpoints_ready has no group column, so due rows that this group cannot take
+ * (other groups, paused subscriptions) older than its own are walked on every call.
  */
 const RESERVE_NEXT = `
 UPDATE checkpoints c
@@ -39,10 +43,12 @@ UPDATE checkpoints c
                SELECT c2.id, s.replay_target_position
                  FROM checkpoints c2
                  JOIN subscriptions s ON s.id = c2.subscription_id
-                 JOIN subscription_groups g ON g.id = s.subscription_group_id
                 WHERE c2.id = r.id
-                  AND g.name = _group_name
-                  AND s.status = ANY (_subscription_statuses)
+                  AND c2.subscription_id = ANY (ARRAY(
+                        SELECT s2.id FROM subscriptions s2
+                          JOIN subscription_groups g ON g.id = s2.subscription_group_id
+                         WHERE g.name = _group_name
+                           AND s2.status = ANY (_subscription_statuses)))
                   AND c2.process_at <= now()
                   AND checkpoint_is_ready(c2)
                   FOR UPDATE OF c2 SKIP LOCKED) x
