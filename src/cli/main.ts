@@ -1,7 +1,9 @@
 import { Command, CommanderError } from 'commander';
+import { registerCheck } from './check.js';
 import { installInterruptHandler } from './interrupt.js';
 import { registerMigrate } from './migrate.js';
 import { printFatal } from './output.js';
+import { registerResync } from './resync.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -35,6 +37,8 @@ export function buildProgram(signal: AbortSignal): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program, signal);
+  registerResync(program, signal);
+  registerCheck(program, signal);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
