@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerCheck } from './check.js';
+import { registerDemo } from './demo.js';
 import { installInterruptHandler } from './interrupt.js';
 import { registerMigrate } from './migrate.js';
 import { printFatal } from './output.js';
@@ -39,6 +40,7 @@ export function buildProgram(signal: AbortSignal): Command {
   registerMigrate(program, signal);
   registerResync(program, signal);
   registerCheck(program, signal);
+  registerDemo(program, signal);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();
