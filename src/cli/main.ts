@@ -1,4 +1,7 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../paths.js';
 import { registerCheck } from './check.js';
 import { registerDemo } from './demo.js';
 import { installInterruptHandler } from './interrupt.js';
@@ -13,12 +16,18 @@ Exit codes:
   2  dbops could not do the job: usage or config error, connection refused, lock not obtained,
      SQL error, interrupted`;
 
+function packageVersion(): string {
+  return (
+    JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+}
+
 export function buildProgram(signal: AbortSignal): Command {
   const program = new Command('dbops')
     .description(
       'PostgreSQL operations: online reversible migrations, resync of derived data, health checks',
     )
-    .version('0.1.0')
+    .version(packageVersion())
     .option(
       '--database-url <url>',
       'postgres://user:password@host:port/db (else DATABASE_URL, config, PG* variables)',
