@@ -26,10 +26,11 @@ function isRunning(pid: number): boolean {
   } catch {
     return false;
   }
+  if (!existsSync('/proc/self/stat')) return true; // no procfs: trust signal 0
   try {
     return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
   } catch {
-    return false;
+    return false; // exited between the two checks
   }
 }
 
