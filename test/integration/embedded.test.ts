@@ -70,20 +70,16 @@ async function query(url: string, sql: string): Promise<unknown> {
 }
 
 describe('embedded PostgreSQL', () => {
-  it('serves queries, then leaves no process, port or data directory behind', async () => {
-    let trace: ServerTrace | undefined;
-    const row = await withEmbeddedServer(
-      async (server) => {
-        trace = server;
-        expect(isRunning(server.pid)).toBe(true);
-        expect(await portOpen(server.port)).toBe(true);
-        expect(existsSync(join(server.dataDir, 'PG_VERSION'))).toBe(true);
-        return query(server.url, 'SELECT current_database() AS db, 6 * 7 AS n');
-      },
-      { database: 'dbops_demo' },
-    );
+  it('serves queries, then stop() (idempotent) leaves no process, port or data directory', async () => {
+    const server = await startEmbeddedServer({ database: 'dbops_demo' });
+    expect(isRunning(server.pid)).toBe(true);
+    expect(await portOpen(server.port)).toBe(true);
+    expect(existsSync(join(server.dataDir, 'PG_VERSION'))).toBe(true);
+    const row = await query(server.url, 'SELECT current_database() AS db, 6 * 7 AS n');
     expect(row).toEqual({ db: 'dbops_demo', n: 42 });
-    expect(await leftovers(trace!)).toEqual([]);
+    await Promise.all([server.stop(), server.stop()]);
+    await server.stop();
+    expect(await leftovers(server)).toEqual([]);
   });
 
   it('cleans up when the callback fails, and rethrows its error', async () => {
@@ -97,13 +93,6 @@ describe('embedded PostgreSQL', () => {
     expect(await leftovers(trace!)).toEqual([]);
   });
 
-  it('stop() is idempotent', async () => {
-    const server = await startEmbeddedServer();
-    await Promise.all([server.stop(), server.stop()]);
-    await server.stop();
-    expect(await leftovers(server)).toEqual([]);
-  });
-
   for (const [mode, signal, expected] of [
     ['wait', 'SIGINT', { code: null, signal: 'SIGINT' }],
     ['wait', 'SIGTERM', { code: null, signal: 'SIGTERM' }],
@@ -115,7 +104,8 @@ describe('embedded PostgreSQL', () => {
       : mode === 'throw'
         ? 'crashes with an uncaught exception'
         : 'stops it and exits on its own, keeping its exit code';
-    it(`cleans up when the process that started it ${what}`, async () => {
+    // Concurrent: each case waits mostly on its child's initdb.
+    it.concurrent(`cleans up when the process that started it ${what}`, async ({ expect }) => {
       const child = spawn(process.execPath, [FIXTURE, mode], { stdio: ['ignore', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
