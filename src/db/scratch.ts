@@ -17,11 +17,9 @@ export async function createScratchDatabase(
   } finally {
     await admin.end();
   }
-  const url = new URL(server.url ?? 'postgres://localhost/postgres');
-  url.pathname = `/${name}`;
   return {
     name,
-    spec: { url: url.toString(), source: server.source },
+    spec: { ...server, database: name },
     async drop() {
       const a = await openClient(server);
       try {

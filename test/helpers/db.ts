@@ -1,5 +1,6 @@
 import pg from 'pg';
 import { inject } from 'vitest';
+import { urlOf } from '../../src/db/connection.js';
 import { createScratchDatabase } from '../../src/db/scratch.js';
 
 /** A throwaway database for one test file. */
@@ -20,7 +21,7 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
     server,
     `dbops_t_${label.replace(/[^a-z0-9]/g, '_')}`,
   );
-  const url = scratch.spec.url!;
+  const url = urlOf(scratch.spec)!;
   const connect = async () => {
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});

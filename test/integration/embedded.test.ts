@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,55 +8,10 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { startEmbeddedServer, withEmbeddedServer } from '../../src/db/embedded.js';
 import { PreconditionError } from '../../src/errors.js';
+import { isRunning, leftovers, portOpen, type ServerTrace } from '../helpers/embedded.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE = join(ROOT, 'test/fixtures/embedded-server.mjs');
-
-interface ServerTrace {
-  pid: number;
-  port: number;
-  dataDir: string;
-}
-
-/** Running = signal 0 succeeds and it is not a zombie waiting for its new parent to reap it. */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false;
-  }
-  if (!existsSync('/proc/self/stat')) return true; // no procfs: trust signal 0
-  try {
-    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'Z';
-  } catch {
-    return false; // exited between the two checks
-  }
-}
-
-function portOpen(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-/** What is left of a server, after up to 5 s for an orphaned postmaster to finish exiting. */
-async function leftovers(trace: ServerTrace): Promise<string[]> {
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    const left = [
-      ...(isRunning(trace.pid) ? [`process ${trace.pid}`] : []),
-      ...((await portOpen(trace.port)) ? [`port ${trace.port}`] : []),
-      ...(existsSync(trace.dataDir) ? [`dir ${trace.dataDir}`] : []),
-    ];
-    if (left.length === 0 || Date.now() > deadline) return left;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function query(url: string, sql: string): Promise<unknown> {
   const client = new pg.Client({ connectionString: url });
