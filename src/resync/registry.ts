@@ -1,9 +1,10 @@
 import { UsageError } from '../errors.js';
+import { checkpointsTarget } from './targets/checkpoints.js';
 import { partitionLookupTarget } from './targets/partitionLookup.js';
 import type { ResyncTarget } from './types.js';
 
 /** The allowlist of derived targets, in the order `resync all` runs them. */
-const TARGETS: ResyncTarget[] = [partitionLookupTarget];
+const TARGETS: ResyncTarget[] = [partitionLookupTarget, checkpointsTarget];
 
 export function allTargets(): ResyncTarget[] {
   return [...TARGETS];
