@@ -127,7 +127,7 @@ describe('report formats of a corrupted database', () => {
   });
 
   it('junit: well-formed XML with one testcase per check; failures carry count, sample and hint', async () => {
-    const r = await runCli(['check', 'all', '--format', 'junit'], { url: db.url });
+    const r = await runCli(['check', 'all', 'lookup', '--format', 'junit'], { url: db.url });
     expect(r.code).toBe(1);
     expect(r.stdout.startsWith('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites ')).toBe(true);
     const tags = [...r.stdout.matchAll(/<(\/?)([a-z-]+)[^>]*?(\/?)>/g)].filter(
@@ -146,9 +146,12 @@ describe('report formats of a corrupted database', () => {
     );
     expect(r.stdout).toContain('fix: dbops resync partition-lookup</failure>');
     expect(r.stdout).toContain('<system-out>WARN ');
-    const failOnWarn = await runCli(['check', 'all', '--format', 'junit', '--fail-on', 'warn'], {
-      url: db.url,
-    });
+    const failOnWarn = await runCli(
+      ['check', 'all', 'lookup', '--format', 'junit', '--fail-on', 'warn'],
+      {
+        url: db.url,
+      },
+    );
     expect(failOnWarn.stdout.match(/<failure /g)).toHaveLength(4);
   });
 
@@ -157,7 +160,7 @@ describe('report formats of a corrupted database', () => {
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
     const summary = join(mkdtempSync(join(tmpdir(), 'dbops-gh-')), 'summary.md');
-    const r = await runCli(['check', 'consistency', '--format', 'github'], {
+    const r = await runCli(['check', 'consistency', 'lookup', '--format', 'github'], {
       url: db.url,
       env: { GITHUB_STEP_SUMMARY: summary },
     });
@@ -173,7 +176,10 @@ describe('report formats of a corrupted database', () => {
   });
 
   it('table: no colour codes when stdout is not a terminal, fits 80 columns, shows the fix', async () => {
-    const r = await runCli(['check', 'all'], { url: db.url, env: { NO_COLOR: undefined } });
+    const r = await runCli(['check', 'all', 'lookup'], {
+      url: db.url,
+      env: { NO_COLOR: undefined },
+    });
     expect(r.code).toBe(1);
     expect(r.stdout).not.toContain('\u001b[');
     expect(r.stdout.split('\n')[0]).toMatch(/^FAIL check all: 3 fail, 1 warn, 1 ok \(\d+ ms\)$/);
