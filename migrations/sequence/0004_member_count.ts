@@ -1,13 +1,12 @@
 /**
- * sequence 0003: conversations.member_count kept by triggers on conversation_members, in one
- * short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on conversation_members, ALTER
- * COLUMN ... SET DEFAULT takes ACCESS EXCLUSIVE on conversations (catalog only, no scan):
- * milliseconds, bounded by lock_timeout.
+ * sequence 0004: conversations.member_count kept by triggers on conversation_members, in one
+ * short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on conversation_members (member
+ * writes wait, reads go on) for milliseconds, bounded by lock_timeout.
  *
- * Conversations created from this commit on start at 0 (the default) and are counted exactly.
- * Older ones keep NULL until the backfill (0005) counts them; on NULL a delta is a no-op, but it
- * still takes the conversation's row lock, which is what lets the backfill count while members
- * come and go: whichever of the two gets the lock second sees the other's change (see 0005).
+ * A conversation whose member_count is NULL (not computed yet) is counted by the backfill (0007);
+ * on NULL a delta is a no-op, but it still takes the conversation's row lock, which is what lets
+ * the backfill count while members come and go: whichever of the two gets the lock second sees
+ * the other's change (see 0007).
  *
  * Inserts and deletes are statement-level triggers: one delta per conversation, applied in
  * conversation id order, so two multi-row statements cannot deadlock on each other. A move
@@ -30,7 +29,7 @@ import {
  * member_count += delta under the conversation's row lock. An underflow is an error, not
  * clamped: a count going negative was already wrong (Nova's GREATEST(x - 1, 0) hid exactly
  * that). Locked first, checked, then written: READ COMMITTED returns the latest committed value
- * after any wait, and the error is raised before the CHECK constraint of 0007 would be.
+ * after any wait, and the error is raised before the CHECK constraint of 0009 would be.
  */
 export const APPLY_MEMBER_DELTA_BODY = `
 DECLARE
@@ -151,12 +150,10 @@ export const installs: SchemaManifest = manifestOf(FUNCTIONS, TRIGGERS);
 export async function up(pgm: MigrationBuilder): Promise<void> {
   for (const f of FUNCTIONS) pgm.sql(createFunctionSql(f));
   for (const t of TRIGGERS) pgm.sql(createTriggerSql(t));
-  pgm.sql('ALTER TABLE conversations ALTER COLUMN member_count SET DEFAULT 0');
 }
 
-/** The default and the triggers first (nothing may call a dropped function), then the functions. */
+/** Triggers first (nothing may call a dropped function), then the functions. */
 export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql('ALTER TABLE conversations ALTER COLUMN member_count DROP DEFAULT');
   for (const t of [...TRIGGERS].reverse()) pgm.sql(dropTriggerSql(t));
   for (const f of [...FUNCTIONS].reverse()) pgm.sql(dropFunctionSql(f));
 }

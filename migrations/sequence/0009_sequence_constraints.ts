@@ -1,5 +1,5 @@
 /**
- * sequence 0007: CHECK constraints, added NOT VALID (ACCESS EXCLUSIVE for milliseconds, no scan)
+ * sequence 0009: CHECK constraints, added NOT VALID (ACCESS EXCLUSIVE for milliseconds, no scan)
  * and then validated (a scan under SHARE UPDATE EXCLUSIVE: reads and writes go on). Plain ADD
  * CONSTRAINT, as in Nova's migration, scans under ACCESS EXCLUSIVE and fails on a rerun; these
  * skip a constraint that exists and validating a valid one is a no-op.
@@ -12,7 +12,7 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { MigrationContext } from '../../src/migrate/context.js';
-import { addCheckConstraintOnline, type CheckSpec } from '../../src/migrate/online.js';
+import { addCheckConstraintOnline, type CheckSpec, execOnline } from '../../src/migrate/online.js';
 
 /** The first two keep the names of Nova's constraints (its "positive" member_count allows 0). */
 const CHECKS: CheckSpec[] = [
@@ -34,8 +34,16 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   for (const check of CHECKS) await addCheckConstraintOnline(pgm, ctx, check);
 }
 
-/** One short transaction: DROP CONSTRAINT is catalog-only (ACCESS EXCLUSIVE for milliseconds). */
-export async function down(pgm: MigrationBuilder): Promise<void> {
+/**
+ * DROP CONSTRAINT is catalog-only (ACCESS EXCLUSIVE for milliseconds). Each one autocommits, so
+ * no step holds one table's lock while waiting for the other's (see 0001).
+ */
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  pgm.noTransaction();
   for (const check of [...CHECKS].reverse())
-    pgm.sql(`ALTER TABLE ${check.table} DROP CONSTRAINT IF EXISTS ${check.name}`);
+    await execOnline(
+      pgm,
+      ctx,
+      `ALTER TABLE ${check.table} DROP CONSTRAINT IF EXISTS ${check.name}`,
+    );
 }

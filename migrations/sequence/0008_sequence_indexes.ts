@@ -1,5 +1,5 @@
 /**
- * sequence 0006: the indexes, each built with CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE:
+ * sequence 0008: the indexes, each built with CREATE INDEX CONCURRENTLY (SHARE UPDATE EXCLUSIVE:
  * reads and writes go on while it builds; it waits, under lock_timeout, for transactions older
  * than itself). Idempotent: a valid index is kept, an INVALID one left by an interrupted or
  * failed build is dropped and built again (createIndexConcurrently).

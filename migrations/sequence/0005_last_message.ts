@@ -1,13 +1,7 @@
 /**
- * sequence 0004: conversations.last_message_id / last_message_at kept by triggers on messages,
- * in one short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on messages, ALTER COLUMN
- * ... SET DEFAULT takes ACCESS EXCLUSIVE on conversations (catalog only): milliseconds, bounded
- * by lock_timeout.
- *
- * This is the last trigger of the family, so this migration also sets last_sequence_number's
- * default to 0: a conversation created from this commit on has every counter maintained from its
- * first row on, and the backfill (0005), which handles the conversations whose counter is NULL,
- * skips it.
+ * sequence 0005: conversations.last_message_id / last_message_at kept by triggers on messages,
+ * in one short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on messages (writes wait,
+ * reads go on) for milliseconds, bounded by lock_timeout.
  *
  * "Last" is the newest by (created_at, id), the order the backfill numbers history in. Messages
  * without created_at never become the last message (nothing says they are newer than anything);
@@ -29,7 +23,7 @@ import {
  * AFTER INSERT FOR EACH ROW: advance only, so a back-dated or late-committing message never
  * moves last_message backwards. AFTER, not in the BEFORE trigger: a row that ON CONFLICT skips
  * must not become the last message. The conversation row is already locked by
- * set_message_sequence (0002), so this takes no new lock.
+ * set_message_sequence (0003), so this takes no new lock.
  */
 export const ADVANCE_LAST_MESSAGE_BODY = `
 BEGIN
@@ -155,12 +149,10 @@ export const installs: SchemaManifest = manifestOf(FUNCTIONS, TRIGGERS);
 export async function up(pgm: MigrationBuilder): Promise<void> {
   for (const f of FUNCTIONS) pgm.sql(createFunctionSql(f));
   for (const t of TRIGGERS) pgm.sql(createTriggerSql(t));
-  pgm.sql('ALTER TABLE conversations ALTER COLUMN last_sequence_number SET DEFAULT 0');
 }
 
-/** The default and the triggers first (nothing may call a dropped function), then the functions. */
+/** Triggers first (nothing may call a dropped function), then the functions. */
 export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql('ALTER TABLE conversations ALTER COLUMN last_sequence_number DROP DEFAULT');
   for (const t of [...TRIGGERS].reverse()) pgm.sql(dropTriggerSql(t));
   for (const f of [...FUNCTIONS].reverse()) pgm.sql(dropFunctionSql(f));
 }

@@ -1,11 +1,11 @@
 /**
- * sequence 0002: numbering of new messages and their content_tsv, in one short transaction.
+ * sequence 0003: numbering of new messages and their content_tsv, in one short transaction.
  * CREATE TRIGGER takes SHARE ROW EXCLUSIVE on messages (inserts and updates wait, reads go on)
  * for the milliseconds this transaction lasts; lock_timeout bounds the wait for it.
  *
  * From this commit on every message insert takes its number from the conversation's counter
  * row; messages of conversations whose history is not numbered yet (counter NULL) get NULL and
- * are numbered by the backfill (0004), which takes the same row lock first.
+ * are numbered by the backfill (0007), which takes the same row lock first.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
@@ -35,7 +35,7 @@ import {
  * Under REPEATABLE READ / SERIALIZABLE the UPDATE fails with 40001 ("could not serialize access
  * due to concurrent update") when another transaction numbered a message of the conversation
  * after this transaction's snapshot: the application retries, as for any 40001. Never a
- * duplicate (and the unique index of 0005 backs that up).
+ * duplicate (and the unique index of 0008 backs that up).
  *
  * A re-sent message (an id that already exists in the same conversation, e.g. INSERT ... ON
  * CONFLICT (id) DO NOTHING) burns no number: checked after taking the lock, so a concurrent

@@ -1,11 +1,11 @@
 /**
- * sequence 0005: numbers the messages that existed before the triggers and computes every
+ * sequence 0007: numbers the messages that existed before the triggers and computes every
  * counter of the conversations created before them (those whose last_sequence_number is NULL),
  * in committed batches of whole conversations, in id order.
  *
- * Nothing is missed: 0002-0004 committed first, so every message written since carries a number
- * or sits in a conversation still NULL, and every writer of a conversation holds its row lock
- * until commit. sequence_backfill_conversation() takes that lock first and reads in its next
+ * Nothing is missed: the triggers (0003-0005) committed first, so every message written since
+ * carries a number or sits in a conversation still NULL, and every writer of a conversation holds
+ * its row lock until commit. sequence_backfill_conversation() takes that lock first and reads in its next
  * statements, whose snapshot (READ COMMITTED) includes everything those writers committed; a
  * writer that comes after waits for the batch to commit and then applies its change on top of
  * the computed values. Writers of a conversation in the current batch wait for that batch only
@@ -131,8 +131,8 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
 
 /**
  * Drops the function only. The numbers and counters stay: they are correct, and the columns go
- * in 0001's down. (Setting them back to NULL would be the only way to "restore" and would make
- * the triggers of 0002-0004 skip those conversations' counters.)
+ * in 0001's and 0002's down. (Setting them back to NULL would be the only way to "restore", and
+ * would only make the triggers skip those conversations until the next backfill.)
  */
 export async function down(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(dropFunctionSql(BACKFILL_FUNCTION));
