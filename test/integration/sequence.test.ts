@@ -61,7 +61,7 @@ describe('sequence family on a seeded Nova database', () => {
   beforeAll(async () => {
     db = await createTestDatabase('sequence');
     await db.client.query(novaBaseSchemaSql());
-    await seedNova(db.client, { conversations: 400, messages: 40_000 });
+    await seedNova(db.client, { conversations: 400, messages: 25_000 });
     await addCraftedConversation(db);
     before = await baseState(db);
   });
