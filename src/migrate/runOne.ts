@@ -125,7 +125,7 @@ export async function runOneMigration(
           continue;
         }
         throw new LockError(
-          `${label}: could not get its locks (lock_timeout ${deps.settings.lockTimeoutMs} ms) after ${attempt} attempts: ${(err as Error).message}`,
+          `${label}: could not get its table locks within lock_timeout ${deps.settings.lockTimeoutMs} ms after ${attempt} attempts: ${(err as Error).message}`,
           'A long transaction holds a conflicting lock: find it in pg_stat_activity, or rerun later / with a larger --lock-timeout.',
         );
       }

@@ -96,3 +96,124 @@ export async function sendMessage(
   );
   return rows[0];
 }
+
+/** Keys each sequence check must report after corruptSequence, by check id. */
+export type CorruptionKeys = Record<
+  | 'sequence.nulls'
+  | 'sequence.duplicates'
+  | 'sequence.counter'
+  | 'sequence.gaps'
+  | 'conversation.member-count'
+  | 'conversation.last-message',
+  string[]
+>;
+
+/**
+ * Breaks the family's data in every way the checks and resync targets claim to handle, on 11
+ * conversations with at least 5 messages and a member (id order), and returns the keys each
+ * check must report (sorted): drops the unique index (a schema finding), writes with the triggers
+ * disabled (3 unnumbered messages newer than the last message; copies of 2 conversations'
+ * highest numbers, without created_at), lowers 2 counters, deletes a middle message and raises a counter (gaps),
+ * shifts 2 member counts, and points a last_message_id at nothing.
+ */
+export async function corruptSequence(client: pg.ClientBase): Promise<CorruptionKeys> {
+  const { rows } = await client.query<{ id: string }>(
+    `SELECT c.id FROM conversations c
+      WHERE (SELECT count(*) FROM messages WHERE conversation_id = c.id) >= 5
+        AND EXISTS (SELECT 1 FROM conversation_members WHERE conversation_id = c.id)
+      ORDER BY c.id LIMIT 11`,
+  );
+  const [a, c, d, e, f, g, h, i, j, k] = rows.map((r) => r.id) as string[];
+  await client.query('DROP INDEX IF EXISTS uq_messages_conversation_sequence');
+  await client.query('ALTER TABLE messages DISABLE TRIGGER USER');
+  const nulls = await client.query<{ id: string }>(
+    `INSERT INTO messages (conversation_id, sender_id, content, created_at)
+     SELECT $1, gen_random_uuid(), 'bulk', timestamptz '2030-01-01' + g * interval '1 minute'
+       FROM generate_series(1, 3) g RETURNING id`,
+    [a],
+  );
+  // Copies of each conversation's highest number: its original is the newest message, which
+  // has a created_at, so it is the copy that the resync renumbers.
+  const copies = await client.query<{ id: string }>(
+    `INSERT INTO messages (conversation_id, sender_id, content, created_at, sequence_number)
+     SELECT id, gen_random_uuid(), 'copy', NULL, last_sequence_number
+       FROM conversations WHERE id IN ($1, $2) RETURNING id`,
+    [c, d],
+  );
+  await client.query('ALTER TABLE messages ENABLE TRIGGER USER');
+  const originals = await client.query<{ id: string }>(
+    `SELECT m.id FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE c.id IN ($1, $2) AND m.sequence_number = c.last_sequence_number AND m.content <> 'copy'`,
+    [c, d],
+  );
+  await client.query(
+    'UPDATE conversations SET last_sequence_number = last_sequence_number - 1 WHERE id IN ($1, $2)',
+    [e, f],
+  );
+  await client.query('DELETE FROM messages WHERE conversation_id = $1 AND sequence_number = 2', [
+    g,
+  ]);
+  await client.query(
+    'UPDATE conversations SET last_sequence_number = last_sequence_number + 5 WHERE id = $1',
+    [h],
+  );
+  await client.query('UPDATE conversations SET member_count = member_count + 1 WHERE id = $1', [i]);
+  await client.query('UPDATE conversations SET member_count = 0 WHERE id = $1', [j]);
+  await client.query('UPDATE conversations SET last_message_id = gen_random_uuid() WHERE id = $1', [
+    k,
+  ]);
+  const sorted = (xs: string[]) => [...xs].sort();
+  return {
+    'sequence.nulls': sorted(nulls.rows.map((r) => r.id)),
+    'sequence.duplicates': sorted([...copies.rows, ...originals.rows].map((r) => r.id)),
+    'sequence.counter': sorted([e!, f!]),
+    'sequence.gaps': sorted([g!, h!]),
+    'conversation.member-count': sorted([i!, j!]),
+    'conversation.last-message': sorted([a!, k!]),
+  };
+}
+
+/**
+ * One application transaction over `conversations` (visited in id order, the documented order):
+ * 1-3 messages each, created_at around `at` (epoch seconds, some back-dated), and sometimes a
+ * member joins or leaves. Rolled back with probability `rollback`.
+ */
+export async function chatTransaction(
+  client: pg.Client,
+  conversations: string[],
+  at: number,
+  rollback: number,
+): Promise<'committed' | 'rolled back'> {
+  await client.query('BEGIN');
+  try {
+    for (const c of [...new Set(conversations)].sort()) {
+      await client.query(
+        `INSERT INTO messages (conversation_id, sender_id, content, created_at)
+         SELECT $1, gen_random_uuid(), 'writer ' || g, to_timestamp($2 + (random() * 600 - 300)::int)
+           FROM generate_series(1, $3) g`,
+        [c, at, 1 + Math.floor(Math.random() * 3)],
+      );
+      const dice = Math.random();
+      if (dice < 0.15)
+        await client.query(
+          'INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, gen_random_uuid())',
+          [c],
+        );
+      else if (dice < 0.25)
+        await client.query(
+          `DELETE FROM conversation_members
+            WHERE id = (SELECT id FROM conversation_members WHERE conversation_id = $1 LIMIT 1)`,
+          [c],
+        );
+    }
+    if (Math.random() < rollback) {
+      await client.query('ROLLBACK');
+      return 'rolled back';
+    }
+    await client.query('COMMIT');
+    return 'committed';
+  } catch (err) {
+    await client.query('ROLLBACK');
+    throw err;
+  }
+}

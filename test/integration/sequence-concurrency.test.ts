@@ -6,7 +6,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
-import { conversationIds, misnumbered, NO_DRIFT, sequenceDrift } from '../helpers/sequence.js';
+import {
+  chatTransaction,
+  conversationIds,
+  misnumbered,
+  NO_DRIFT,
+  sequenceDrift,
+} from '../helpers/sequence.js';
 
 const pick = <T>(xs: T[]): T => xs[Math.floor(Math.random() * xs.length)]!;
 
@@ -15,52 +21,6 @@ function smallBatches(batchSize: number): string {
   const cwd = mkdtempSync(join(tmpdir(), 'dbops-'));
   writeFileSync(join(cwd, 'dbops.config.json'), JSON.stringify({ batchSize }));
   return cwd;
-}
-
-/**
- * One application transaction over `conversations` (visited in id order, the documented order):
- * 1-3 messages each, created_at around `at` (some back-dated), and sometimes a member joins or
- * leaves. Rolled back with probability `rollback`.
- */
-async function chatTransaction(
-  client: pg.Client,
-  conversations: string[],
-  at: number,
-  rollback: number,
-): Promise<'committed' | 'rolled back'> {
-  await client.query('BEGIN');
-  try {
-    for (const c of [...conversations].sort()) {
-      const n = 1 + Math.floor(Math.random() * 3);
-      await client.query(
-        `INSERT INTO messages (conversation_id, sender_id, content, created_at)
-         SELECT $1, gen_random_uuid(), 'writer ' || g, to_timestamp($2 + (random() * 600 - 300)::int)
-           FROM generate_series(1, $3) g`,
-        [c, at, n],
-      );
-      const dice = Math.random();
-      if (dice < 0.15)
-        await client.query(
-          'INSERT INTO conversation_members (conversation_id, user_id) VALUES ($1, gen_random_uuid())',
-          [c],
-        );
-      else if (dice < 0.25)
-        await client.query(
-          `DELETE FROM conversation_members
-            WHERE id = (SELECT id FROM conversation_members WHERE conversation_id = $1 LIMIT 1)`,
-          [c],
-        );
-    }
-    if (Math.random() < rollback) {
-      await client.query('ROLLBACK');
-      return 'rolled back';
-    }
-    await client.query('COMMIT');
-    return 'committed';
-  } catch (err) {
-    await client.query('ROLLBACK');
-    throw err;
-  }
 }
 
 /** Runs `work` on `n` connections until `until()` says stop; collects errors. */
