@@ -148,6 +148,16 @@ describe('sequence family on a seeded Nova database', () => {
   });
 
   it('down --all restores the base catalog and rows exactly; up again is exact', async () => {
+    const applied = await baseState(db);
+    const dry = await runCli(['migrate', 'down', 'sequence', '--all', '--dry-run'], {
+      url: db.url,
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(
+      'DROP INDEX CONCURRENTLY IF EXISTS "uq_messages_conversation_sequence"',
+    );
+    expect(dry.stdout).toContain('DROP TRIGGER IF EXISTS set_message_sequence ON messages');
+    expect(await baseState(db)).toEqual(applied);
     const down = await runCli(['migrate', 'down', 'sequence', '--all'], { url: db.url });
     expect(down.code, down.stderr).toBe(0);
     expect(await baseState(db)).toEqual(before);
