@@ -1,9 +1,15 @@
 import { UsageError } from '../errors.js';
+import { conversationStatsTarget } from './targets/conversationStats.js';
 import { partitionLookupTarget } from './targets/partitionLookup.js';
+import { sequenceNumbersTarget } from './targets/sequenceNumbers.js';
 import type { ResyncTarget } from './types.js';
 
 /** The allowlist of derived targets, in the order `resync all` runs them. */
-const TARGETS: ResyncTarget[] = [partitionLookupTarget];
+const TARGETS: ResyncTarget[] = [
+  partitionLookupTarget,
+  conversationStatsTarget,
+  sequenceNumbersTarget,
+];
 
 export function allTargets(): ResyncTarget[] {
   return [...TARGETS];
