@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { FamilyName } from '../families/names.js';
+import { insertNovaMessages, novaBaseSchemaSql, seedNova } from '../fixtures/nova.js';
 import { insertQueenMessages, queenBaseSchemaSql, seedQueen } from '../fixtures/queen.js';
 
 /** How the demo builds one family's base schema with data, and how it breaks its derived data. */
@@ -33,5 +34,28 @@ const lookup: DemoFamily = {
   },
 };
 
+const sequence: DemoFamily = {
+  family: 'sequence',
+  async setup(client, rows) {
+    const conversations = Math.max(10, Math.round(rows / 50));
+    await client.query(novaBaseSchemaSql());
+    await seedNova(client, { conversations, messages: rows });
+    return `sequence: Nova schema with ${conversations} conversations and their members, ${rows} messages`;
+  },
+  async drift(client) {
+    // An import script that disabled the triggers for speed: messages without numbers, and
+    // members removed behind the counters' back.
+    await client.query('ALTER TABLE messages DISABLE TRIGGER USER');
+    await insertNovaMessages(client, 300, 'public', 'bulk-import');
+    await client.query('ALTER TABLE messages ENABLE TRIGGER USER');
+    await client.query('ALTER TABLE conversation_members DISABLE TRIGGER USER');
+    const { rowCount } = await client.query(
+      `DELETE FROM conversation_members WHERE id IN (SELECT id FROM conversation_members WHERE role = 'member' ORDER BY id LIMIT 25)`,
+    );
+    await client.query('ALTER TABLE conversation_members ENABLE TRIGGER USER');
+    return `sequence: imported 300 messages with the triggers disabled, removed ${rowCount} members without the member trigger`;
+  },
+};
+
 /** Families the demo tours, in registry order. */
-export const DEMO_FAMILIES: DemoFamily[] = [lookup];
+export const DEMO_FAMILIES: DemoFamily[] = [lookup, sequence];

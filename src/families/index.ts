@@ -2,12 +2,14 @@ import { UsageError } from '../errors.js';
 import { checkpointFamily } from './checkpoint.js';
 import { lookupFamily } from './lookup.js';
 import { FAMILY_NAMES, type FamilyName, isFamilyName } from './names.js';
+import { sequenceFamily } from './sequence.js';
 import type { FamilyDefinition } from './types.js';
 
 /** The registry of families dbops ships. Order is the order commands process them in. */
 const FAMILIES: Partial<Record<FamilyName, FamilyDefinition>> = {
   lookup: lookupFamily,
   checkpoint: checkpointFamily,
+  sequence: sequenceFamily,
 };
 
 /** Families that have migrations in this build. */

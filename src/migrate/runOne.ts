@@ -2,7 +2,7 @@ import { pathToFileURL } from 'node:url';
 import { type RunnerOption, runner } from 'node-pg-migrate';
 import type pg from 'pg';
 import { wrapPgError } from '../db/pgError.js';
-import { backoffMs, isLockTimeout, sleep } from '../db/retry.js';
+import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
 import { setSearchPath } from '../db/session.js';
 import { InterruptedError, LockError } from '../errors.js';
 import type { FamilyDefinition } from '../families/types.js';
@@ -66,8 +66,8 @@ export function contextFor(deps: RunDeps, target: FamilyTarget, dryRun: boolean)
 /**
  * Applies or reverts exactly one migration through node-pg-migrate's runner, on our client and
  * under our advisory lock (so noLock). A transactional migration that fails is rolled back here
- * (node-pg-migrate leaves the transaction open); one that hit lock_timeout is retried with backoff
- * up to settings.lockRetries times. Returns the number of attempts.
+ * (node-pg-migrate leaves the transaction open); one that hit lock_timeout or lost a deadlock is
+ * retried with backoff up to settings.lockRetries times. Returns the number of attempts.
  */
 export async function runOneMigration(
   deps: RunDeps,
@@ -112,11 +112,14 @@ export async function runOneMigration(
           `Rerun the same command to finish.`,
         );
       }
-      if (isLockTimeout(err)) {
+      if (isLockTimeout(err) || isDeadlock(err)) {
         if (attempt <= deps.settings.lockRetries) {
           const wait = backoffMs(attempt);
+          const why = isDeadlock(err)
+            ? 'deadlock with another session'
+            : `lock_timeout (${deps.settings.lockTimeoutMs} ms) reached`;
           deps.progress.note(
-            `${label}: lock_timeout (${deps.settings.lockTimeoutMs} ms) reached, retry ${attempt}/${deps.settings.lockRetries} in ${wait} ms`,
+            `${label}: ${why}, retry ${attempt}/${deps.settings.lockRetries} in ${wait} ms`,
           );
           await sleep(wait);
           continue;

@@ -1,10 +1,17 @@
 import { UsageError } from '../errors.js';
 import { checkpointsTarget } from './targets/checkpoints.js';
+import { conversationStatsTarget } from './targets/conversationStats.js';
 import { partitionLookupTarget } from './targets/partitionLookup.js';
+import { sequenceNumbersTarget } from './targets/sequenceNumbers.js';
 import type { ResyncTarget } from './types.js';
 
 /** The allowlist of derived targets, in the order `resync all` runs them. */
-const TARGETS: ResyncTarget[] = [partitionLookupTarget, checkpointsTarget];
+const TARGETS: ResyncTarget[] = [
+  partitionLookupTarget,
+  conversationStatsTarget,
+  sequenceNumbersTarget,
+  checkpointsTarget,
+];
 
 export function allTargets(): ResyncTarget[] {
   return [...TARGETS];
