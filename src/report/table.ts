@@ -72,9 +72,9 @@ function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
   if (report.kind === 'checks') {
     return [
       status,
-      { head: 'CHECK', width: 27, cell: (i) => i.id },
-      { head: 'COUNT', width: 8, cell: (i) => num(i.count) },
-      { head: 'DETAIL', width: rest(9 + 27 + 8 + 4), cell: checkDetail },
+      { head: 'CHECK', width: 30, cell: (i) => i.id },
+      { head: 'COUNT', width: 7, cell: (i) => num(i.count) },
+      { head: 'DETAIL', width: rest(9 + 30 + 7 + 4), cell: checkDetail },
     ];
   }
   if (report.kind === 'migrations') {
