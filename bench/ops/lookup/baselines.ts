@@ -1,0 +1,97 @@
+/**
+ * The best hand-written SQL for each lookup job: what an operator would paste into psql instead
+ * of running dbops. Fully qualified (schema queen), no parameters unless noted, so each one runs
+ * by hand as printed. All use the shape PERF-NOTES measured fastest: per partition, one backward
+ * probe of messages (partition_id, created_at, id) via CROSS/LEFT JOIN LATERAL ... LIMIT 1.
+ */
+
+/** Fills an empty partition_lookup (the migration's backfill, as one statement). */
+export const BACKFILL_SQL = `
+INSERT INTO queen.partition_lookup
+       (queue_name, partition_id, last_message_id, last_message_created_at, updated_at)
+SELECT q.name, p.id, m.id, m.created_at, now()
+  FROM queen.partitions p
+  JOIN queen.queues q ON q.id = p.queue_id
+ CROSS JOIN LATERAL (SELECT id, created_at FROM queen.messages
+                      WHERE partition_id = p.id AND created_at IS NOT NULL
+                      ORDER BY created_at DESC, id DESC LIMIT 1) m`;
+
+/**
+ * Rebuilds partition_lookup in place, writing only rows that differ: inserts missing rows,
+ * moves behind and ahead rows to the newest message, deletes rows of partitions without messages
+ * and rows naming the wrong queue. One snapshot; not safe against concurrent pushes (a message
+ * committed during the statement can be overwritten by an older truth), which dbops' batches are.
+ */
+export const RESYNC_SQL = `
+WITH truth AS MATERIALIZED (
+  SELECT q.name AS queue_name, p.id AS partition_id, m.id AS message_id, m.created_at
+    FROM queen.partitions p
+    JOIN queen.queues q ON q.id = p.queue_id
+   CROSS JOIN LATERAL (SELECT id, created_at FROM queen.messages
+                        WHERE partition_id = p.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m
+), deleted AS (
+  DELETE FROM queen.partition_lookup pl
+   WHERE NOT EXISTS (SELECT 1 FROM truth t
+                      WHERE t.partition_id = pl.partition_id AND t.queue_name = pl.queue_name)
+  RETURNING 1
+), upserted AS (
+  INSERT INTO queen.partition_lookup AS pl
+         (queue_name, partition_id, last_message_id, last_message_created_at, updated_at)
+  SELECT queue_name, partition_id, message_id, created_at, now() FROM truth
+  ON CONFLICT (queue_name, partition_id) DO UPDATE
+     SET last_message_id = EXCLUDED.last_message_id,
+         last_message_created_at = EXCLUDED.last_message_created_at,
+         updated_at = EXCLUDED.updated_at
+   WHERE (pl.last_message_id, pl.last_message_created_at)
+         IS DISTINCT FROM (EXCLUDED.last_message_id, EXCLUDED.last_message_created_at)
+  RETURNING xmax = 0 AS inserted
+)
+SELECT (SELECT count(*) FILTER (WHERE inserted) FROM upserted)::int AS inserted,
+       (SELECT count(*) FILTER (WHERE NOT inserted) FROM upserted)::int AS updated,
+       (SELECT count(*) FROM deleted)::int AS deleted`;
+
+/**
+ * Counts the drift `dbops check consistency lookup` reports, with the same definitions, in one
+ * pass: truth (newest message per partition) full-joined with the lookup rows by partition.
+ * - missing: partitions with messages and no lookup row for their queue;
+ * - behind / ahead: lookup rows older / newer than their partition's newest message;
+ * - orphaned: lookup rows for partitions without messages (or gone), or naming another queue.
+ * (queue_name, partition_id) is unique, so a partition has at most one row for its own queue.
+ */
+export const CHECK_SQL = `
+WITH truth AS (
+  SELECT q.name AS queue_name, p.id AS partition_id, m.id AS message_id, m.created_at
+    FROM queen.partitions p
+    JOIN queen.queues q ON q.id = p.queue_id
+    LEFT JOIN LATERAL (SELECT id, created_at FROM queen.messages
+                        WHERE partition_id = p.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+)
+SELECT (count(DISTINCT t.partition_id) FILTER (WHERE t.message_id IS NOT NULL)
+        - count(*) FILTER (WHERE t.message_id IS NOT NULL AND pl.queue_name = t.queue_name))::int AS missing,
+       count(*) FILTER (WHERE t.message_id IS NOT NULL
+                          AND (pl.last_message_created_at, pl.last_message_id) < (t.created_at, t.message_id))::int AS behind,
+       count(*) FILTER (WHERE t.message_id IS NOT NULL
+                          AND (pl.last_message_created_at, pl.last_message_id) > (t.created_at, t.message_id))::int AS ahead,
+       count(pl.partition_id) FILTER (WHERE t.message_id IS NULL
+                                         OR pl.queue_name IS DISTINCT FROM t.queue_name)::int AS orphaned
+  FROM truth t
+  FULL JOIN queen.partition_lookup pl ON pl.partition_id = t.partition_id`;
+
+/** Rows per partition of the bench's LIST-partitioned table, exactly, in one statement. */
+export const COUNT_PER_PARTITION_SQL = `
+SELECT tableoid::regclass::text AS partition, count(*)::int AS rows
+  FROM public.bench_chunks
+ GROUP BY tableoid`;
+
+/**
+ * One push of messages ($1 = uuid[] of partition ids, one per row; $2 = timestamptz of the
+ * first row, later rows a microsecond apart, so each is its partition's newest). By hand:
+ * PREPARE push(uuid[], timestamptz) AS <this>; EXECUTE push(ARRAY[...]::uuid[], now());
+ */
+export const PUSH_SQL = `
+INSERT INTO queen.messages (transaction_id, partition_id, payload, created_at)
+SELECT 'bench-' || gen_random_uuid(), x.partition_id, '{"bench": true}'::jsonb,
+       $2::timestamptz + x.n * interval '1 microsecond'
+  FROM unnest($1::uuid[]) WITH ORDINALITY AS x(partition_id, n)`;
