@@ -6,7 +6,6 @@
  * Data: `rows` messages over rows/20 partitions in rows/2000 queues (seedQueen: hot partitions,
  * minute-granular timestamps, so ties on created_at are decided by id).
  */
-import { queenBaseSchemaSql, seedQueen } from '../../src/fixtures/queen.js';
 import { runDbops } from '../lib/cli.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
@@ -25,6 +24,7 @@ import {
   settle,
 } from './lookup/drift.js';
 import { insertOperations } from './lookup/inserts.js';
+import { seedQueenForBench } from './lookup/seed.js';
 
 const lookup: BenchFamily = {
   name: 'lookup',
@@ -33,9 +33,7 @@ const lookup: BenchFamily = {
     const partitions = Math.max(100, Math.round(ctx.rows / 20));
     const queues = Math.max(2, Math.round(partitions / 100));
     ctx.log(`lookup: seeding ${ctx.rows} messages over ${partitions} partitions, ${queues} queues`);
-    await ctx.client.query(queenBaseSchemaSql());
-    await seedQueen(ctx.client, { queues, partitions, messages: ctx.rows });
-    await ctx.client.query('VACUUM ANALYZE');
+    await seedQueenForBench(ctx.client, { queues, partitions, messages: ctx.rows });
     const drift = driftState();
     return [
       backfill(partitions),
