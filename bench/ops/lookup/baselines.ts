@@ -60,31 +60,33 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted,
 
 /**
  * Counts the drift `dbops check consistency lookup` reports, with the same definitions, in one
- * pass: truth (newest message per partition) full-joined with the lookup rows by partition.
- * - missing: partitions with messages and no lookup row for their queue;
+ * pass: truth (newest message per partition) joined to the lookup rows by partition.
+ * - missing: partitions with messages and no lookup row for their queue ((queue_name,
+ *   partition_id) is unique, so that is: partitions with messages minus rows that match one);
  * - behind / ahead: lookup rows older / newer than their partition's newest message;
  * - orphaned: lookup rows for partitions without messages (or gone), or naming another queue.
- * (queue_name, partition_id) is unique, so a partition has at most one row for its own queue.
  */
 export const CHECK_SQL = `
-WITH truth AS (
+WITH truth AS MATERIALIZED (
   SELECT q.name AS queue_name, p.id AS partition_id, m.id AS message_id, m.created_at
     FROM queen.partitions p
     JOIN queen.queues q ON q.id = p.queue_id
     LEFT JOIN LATERAL (SELECT id, created_at FROM queen.messages
                         WHERE partition_id = p.id AND created_at IS NOT NULL
                         ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+), per_row AS (
+  SELECT count(*) FILTER (WHERE t.message_id IS NOT NULL
+            AND (pl.last_message_created_at, pl.last_message_id) < (t.created_at, t.message_id)) AS behind,
+         count(*) FILTER (WHERE t.message_id IS NOT NULL
+            AND (pl.last_message_created_at, pl.last_message_id) > (t.created_at, t.message_id)) AS ahead,
+         count(*) FILTER (WHERE t.message_id IS NULL OR pl.queue_name IS DISTINCT FROM t.queue_name) AS orphaned,
+         count(*) FILTER (WHERE t.message_id IS NOT NULL AND pl.queue_name = t.queue_name) AS matched
+    FROM queen.partition_lookup pl
+    LEFT JOIN truth t ON t.partition_id = pl.partition_id
 )
-SELECT (count(DISTINCT t.partition_id) FILTER (WHERE t.message_id IS NOT NULL)
-        - count(*) FILTER (WHERE t.message_id IS NOT NULL AND pl.queue_name = t.queue_name))::int AS missing,
-       count(*) FILTER (WHERE t.message_id IS NOT NULL
-                          AND (pl.last_message_created_at, pl.last_message_id) < (t.created_at, t.message_id))::int AS behind,
-       count(*) FILTER (WHERE t.message_id IS NOT NULL
-                          AND (pl.last_message_created_at, pl.last_message_id) > (t.created_at, t.message_id))::int AS ahead,
-       count(pl.partition_id) FILTER (WHERE t.message_id IS NULL
-                                         OR pl.queue_name IS DISTINCT FROM t.queue_name)::int AS orphaned
-  FROM truth t
-  FULL JOIN queen.partition_lookup pl ON pl.partition_id = t.partition_id`;
+SELECT ((SELECT count(*) FROM truth WHERE message_id IS NOT NULL) - matched)::int AS missing,
+       behind::int, ahead::int, orphaned::int
+  FROM per_row`;
 
 /** Rows per partition of the bench's LIST-partitioned table, exactly, in one statement. */
 export const COUNT_PER_PARTITION_SQL = `
