@@ -8,6 +8,7 @@
  * Prints one table (stdout; progress on stderr) and writes bench/results/<timestamp>.json.
  * Exits 1 when an operation failed or did not do its job (verification), not when a target is
  * missed (the table says so): absolute times on a shared machine are too noisy to gate on.
+ * Exits 2 on a usage error. Every database it creates is dropped, whatever happens.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
@@ -58,15 +59,23 @@ const startup = await measureStartup();
 log(`CLI start-up: ${startup.ms.toFixed(0)} ms`);
 const operations: OperationResult[] = [];
 let server = '';
-for (const family of families) {
-  const small = memoryRows > 0 ? await memoryRun(family) : new Map<string, number>();
-  await withFamilyDatabase(family, rows, async (ctx, ops) => {
-    server ||= String((await ctx.client.query('SHOW server_version')).rows[0].server_version);
-    for (const op of ops) {
-      log(`${op.id}: ${reps} run(s) per side`);
-      operations.push(await timeOperation(ctx, family, op, small.get(op.id)));
-    }
-  });
+/** What is running, for the message when something fails (then the bench exits 1). */
+let current = '';
+try {
+  for (const family of families) {
+    const small = memoryRows > 0 ? await memoryRun(family) : new Map<string, number>();
+    current = `${family.name} (preparing ${rows} ${family.rowsLabel})`;
+    await withFamilyDatabase(family, rows, async (ctx, ops) => {
+      server ||= String((await ctx.client.query('SHOW server_version')).rows[0].server_version);
+      for (const op of ops) {
+        current = op.id;
+        log(`${op.id}: ${reps} run(s) per side`);
+        operations.push(await timeOperation(ctx, family, op, small.get(op.id)));
+      }
+    });
+  }
+} catch (err) {
+  fail(`${current}: ${err instanceof Error ? err.message : String(err)}`, 1);
 }
 
 const result: BenchResult = {
@@ -99,7 +108,7 @@ log(`results: ${file}`);
 async function measureStartup(): Promise<BenchResult['startup']> {
   const runs = [];
   for (let i = 0; i < 7; i++) runs.push(await runDbops(['--version'], ''));
-  if (runs.some((r) => r.code !== 0)) fail(`dbops --version failed: ${runs[0]!.stderr}`);
+  if (runs.some((r) => r.code !== 0)) fail(`dbops --version failed: ${runs[0]!.stderr}`, 1);
   const rss = runs.map((r) => r.peakRssKb ?? 0);
   return {
     command: 'dbops --version',
@@ -134,10 +143,12 @@ async function withFamilyDatabase(
  * must not grow with the data (dbops streams or batches, never holds a table).
  */
 async function memoryRun(family: BenchFamily): Promise<Map<string, number>> {
+  current = `${family.name} (preparing ${memoryRows} ${family.rowsLabel})`;
   const peaks = new Map<string, number>();
   await withFamilyDatabase(family, memoryRows, async (ctx, ops) => {
     for (const op of ops) {
       if (op.subject.kind !== 'cli') continue;
+      current = `${op.id} (memory run)`;
       log(`${op.id}: memory run on ${memoryRows} ${family.rowsLabel}`);
       const times = await measureOperation(ctx, op, 1, ['subject']);
       const kb = times.subject[0]?.peakRssKb;
@@ -157,7 +168,9 @@ async function timeOperation(
   const subjectMs = median(times.subject.map((r) => r.ms));
   const baselineMs = median(times.baseline.map((r) => r.ms));
   const kind = op.subject.kind;
-  const ratio = (kind === 'cli' ? Math.max(0, subjectMs - startup.ms) : subjectMs) / baselineMs;
+  // A dbops run no longer than its start-up did no measurable work beyond it: no ratio.
+  const net = kind === 'cli' ? subjectMs - startup.ms : subjectMs;
+  const ratio = net > 0 ? net / baselineMs : null;
   const rss = times.subject.map((r) => r.peakRssKb ?? 0);
   return {
     id: op.id,
@@ -180,7 +193,9 @@ async function timeOperation(
     },
     ratio,
     rawRatio: subjectMs / baselineMs,
-    ...(op.target === undefined ? {} : { target: op.target, met: ratio <= op.target }),
+    ...(op.target === undefined
+      ? {}
+      : { target: op.target, ...(ratio === null ? {} : { met: ratio <= op.target }) }),
     rowsPerSec: op.units.count / (subjectMs / 1000),
     ...(smallRssKb ? { smallRun: { rows: memoryRows, peakRssKb: smallRssKb } } : {}),
   };
@@ -193,7 +208,8 @@ function positiveInt(flag: string, value: string | undefined, min = 1): number {
   return n;
 }
 
-function fail(message: string): never {
+/** Exit 2: bad usage; exit 1: an operation failed or did not do its job. */
+function fail(message: string, code = 2): never {
   process.stderr.write(`bench: ${message}\n`);
-  process.exit(2);
+  process.exit(code);
 }

@@ -11,8 +11,8 @@ export interface OperationResult {
   kind: 'cli' | 'sql';
   subject: { ms: number; runsMs: number[]; peakRssKb?: number; command: string };
   baseline: { ms: number; runsMs: number[]; sql: string; paramsNote?: string };
-  /** cli: (dbops - start-up) / baseline; sql: subject / baseline. */
-  ratio: number;
+  /** cli: (dbops - start-up) / baseline; sql: subject / baseline. Null when dbops took no longer than its start-up. */
+  ratio: number | null;
   /** subject / baseline with nothing subtracted. */
   rawRatio: number;
   target?: number;
@@ -80,16 +80,21 @@ export function renderBench(result: BenchResult): string {
       `${op.units.count} ${op.units.label}`,
       `${ms(op.subject.ms)}${op.kind === 'sql' ? ' (sql)' : ''}`,
       ms(op.baseline.ms),
-      `${op.ratio.toFixed(2)}x`,
+      op.ratio === null ? 'n/a' : `${op.ratio.toFixed(2)}x`,
       op.kind === 'cli' ? `${op.rawRatio.toFixed(2)}x` : '',
-      op.target === undefined ? '' : `<=${op.target} ${op.met ? 'ok' : 'MISSED'}`,
+      op.target === undefined
+        ? ''
+        : `<=${op.target} ${op.met === undefined ? '?' : op.met ? 'ok' : 'MISSED'}`,
       Math.round(op.rowsPerSec).toString(),
       mb(op.subject.peakRssKb),
       op.smallRun ? mb(op.smallRun.peakRssKb) : '',
     ]);
   }
   lines.push(table.toString());
-  const missed = result.operations.filter((op) => op.met === false).map((op) => op.id);
-  lines.push(missed.length > 0 ? `targets missed: ${missed.join(', ')}` : 'all targets met');
+  const ids = (met: boolean | undefined) =>
+    result.operations.filter((op) => op.target !== undefined && op.met === met).map((op) => op.id);
+  lines.push(`targets missed: ${ids(false).join(', ') || 'none'}`);
+  if (ids(undefined).length > 0)
+    lines.push(`no ratio (dbops took no longer than its start-up): ${ids(undefined).join(', ')}`);
   return `${lines.join('\n')}\n`;
 }
