@@ -168,8 +168,9 @@ async function timeOperation(
   const subjectMs = median(times.subject.map((r) => r.ms));
   const baselineMs = median(times.baseline.map((r) => r.ms));
   const kind = op.subject.kind;
+  const startupMs = times.startupMs.length > 0 ? median(times.startupMs) : startup.ms;
   // A dbops run no longer than its start-up did no measurable work beyond it: no ratio.
-  const net = kind === 'cli' ? subjectMs - startup.ms : subjectMs;
+  const net = kind === 'cli' ? subjectMs - startupMs : subjectMs;
   const ratio = net > 0 ? net / baselineMs : null;
   const rss = times.subject.map((r) => r.peakRssKb ?? 0);
   return {
@@ -184,6 +185,7 @@ async function timeOperation(
       ...(rss[0] ? { peakRssKb: Math.max(...rss) } : {}),
       command:
         op.subject.kind === 'cli' ? `dbops ${op.subject.args.join(' ')}` : op.subject.sql.trim(),
+      ...(kind === 'cli' ? { startupMs, startupRunsMs: times.startupMs } : {}),
     },
     baseline: {
       ms: baselineMs,

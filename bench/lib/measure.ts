@@ -11,12 +11,15 @@ const CLI_CWD = mkdtempSync(join(tmpdir(), 'dbops-bench-cwd-'));
 export interface OperationTimes {
   subject: RunOutput[];
   baseline: RunOutput[];
+  /** `dbops --version` wall times, one right before each dbops run (CLI subjects only). */
+  startupMs: number[];
 }
 
 /**
  * Runs an operation `reps` times per side, alternating which side goes first (ABBA...) so that
  * slow drift of the machine (other load, table growth, caches) does not favour one side. Every
- * run starts from the same state (`reset`) and is checked (`verify`); both are untimed.
+ * run starts from the same state (`reset`) and is checked (`verify`); both are untimed. Before
+ * each dbops run, `dbops --version` is timed too: the start-up cost subtracted for this operation.
  * `sides` limits the runs to one side (the memory run times only dbops).
  */
 export async function measureOperation(
@@ -26,11 +29,14 @@ export async function measureOperation(
   sides: SideName[] = ['baseline', 'subject'],
 ): Promise<OperationTimes> {
   await op.setup?.(ctx);
-  const times: OperationTimes = { subject: [], baseline: [] };
+  const times: OperationTimes = { subject: [], baseline: [], startupMs: [] };
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
       await op.reset?.(ctx, side);
+      // The CLI's start-up cost moves with the machine's load: sample it next to each run.
+      if (side === 'subject' && op.subject.kind === 'cli')
+        times.startupMs.push((await runDbops(['--version'], ctx.db.url, { cwd: CLI_CWD })).ms);
       const output = await runSide(ctx, side === 'subject' ? op.subject : op.baseline);
       await op.verify?.(ctx, side, output);
       times[side].push(output);

@@ -9,7 +9,15 @@ export interface OperationResult {
   units: { count: number; label: string };
   /** cli: dbops as a process (start-up subtracted in `ratio`); sql: SQL vs SQL. */
   kind: 'cli' | 'sql';
-  subject: { ms: number; runsMs: number[]; peakRssKb?: number; command: string };
+  subject: {
+    ms: number;
+    runsMs: number[];
+    peakRssKb?: number;
+    command: string;
+    /** Median `dbops --version` time sampled next to this operation's runs (subtracted). */
+    startupMs?: number;
+    startupRunsMs?: number[];
+  };
   baseline: { ms: number; runsMs: number[]; sql: string; paramsNote?: string };
   /** cli: (dbops - start-up) / baseline; sql: subject / baseline. Null when dbops took no longer than its start-up. */
   ratio: number | null;
@@ -45,9 +53,10 @@ export interface BenchResult {
 }
 
 export const RATIO_DEFINITION =
-  'ratio = (dbops wall time - CLI start-up) / baseline for dbops commands (start-up is a fixed ' +
-  'per-process cost, reported above; raw keeps it); subject / baseline for SQL-vs-SQL rows. ' +
-  'Times are medians; the baseline runs on an open connection.';
+  'ratio = (dbops wall time - CLI start-up) / baseline for dbops commands, start-up being the ' +
+  'median `dbops --version` time sampled right before each dbops run of that operation (column ' +
+  '"start-up"; a fixed per-process cost, not per row; raw keeps it); subject / baseline for ' +
+  'SQL-vs-SQL rows. Times are medians; the baseline runs on an open connection.';
 
 const ms = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(1));
 const mb = (kb: number | undefined) => (kb === undefined ? '-' : (kb / 1024).toFixed(0));
@@ -56,7 +65,7 @@ const mb = (kb: number | undefined) => (kb === undefined ? '-' : (kb / 1024).toF
 export function renderBench(result: BenchResult): string {
   const lines = [
     `dbops bench: ${result.rows} source rows per family (${result.families.join(', ')}), median of ${result.reps}, ${result.machine.cpus} cores, load ${result.machine.loadAvgStart.map((l) => l.toFixed(1)).join(' ')}`,
-    `CLI start-up (${result.startup.command}): ${ms(result.startup.ms)} ms, peak RSS ${mb(result.startup.peakRssKb)} MB (${result.rssMethod === 'rusage' ? 'ru_maxrss via /usr/bin/time' : 'VmHWM polled, a lower bound'})`,
+    `CLI start-up (${result.startup.command}, before the first operation): ${ms(result.startup.ms)} ms, peak RSS ${mb(result.startup.peakRssKb)} MB (${result.rssMethod === 'rusage' ? 'ru_maxrss via /usr/bin/time' : 'VmHWM polled, a lower bound'})`,
     RATIO_DEFINITION,
   ];
   const table = new Table({
@@ -64,6 +73,7 @@ export function renderBench(result: BenchResult): string {
       'operation',
       'work',
       'dbops ms',
+      'start-up',
       'baseline ms',
       'ratio',
       'raw',
@@ -79,6 +89,7 @@ export function renderBench(result: BenchResult): string {
       op.id,
       `${op.units.count} ${op.units.label}`,
       `${ms(op.subject.ms)}${op.kind === 'sql' ? ' (sql)' : ''}`,
+      op.subject.startupMs === undefined ? '' : ms(op.subject.startupMs),
       ms(op.baseline.ms),
       op.ratio === null ? 'n/a' : `${op.ratio.toFixed(2)}x`,
       op.kind === 'cli' ? `${op.rawRatio.toFixed(2)}x` : '',
