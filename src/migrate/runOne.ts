@@ -1,5 +1,5 @@
 import { pathToFileURL } from 'node:url';
-import { type RunnerOption, runner } from 'node-pg-migrate';
+import type { RunnerOption } from 'node-pg-migrate';
 import type pg from 'pg';
 import { wrapPgError } from '../db/pgError.js';
 import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
@@ -10,6 +10,7 @@ import type { Progress } from '../progress.js';
 import type { DbopsMigration, MigrationContext } from './context.js';
 import { IGNORE_NON_MIGRATIONS, type MigrationFile } from './files.js';
 import { HISTORY_SCHEMA, historyTable, setPendingChecksum } from './history.js';
+import { loadNodePgMigrate } from './nodePgMigrate.js';
 
 export interface RunSettings {
   lockRetries: number;
@@ -84,6 +85,7 @@ export async function runOneMigration(
     },
   };
   const label = `${target.def.name}/${file.name} (${direction})`;
+  const { runner } = await loadNodePgMigrate();
   for (let attempt = 1; ; attempt++) {
     try {
       await setSearchPath(client, [target.schema]);
