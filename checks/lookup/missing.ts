@@ -1,9 +1,9 @@
-import { lookupFinding } from '../../src/checks/lookupDrift.js';
 import { customCheck } from '../../src/checks/types.js';
+import { lookupFinding } from './_findings.js';
 
 /**
  * Partitions that have messages (with created_at) but no lookup row for their queue.
- * Computed with the other lookup findings in one pass (src/checks/lookupDrift.ts).
+ * Computed with the other lookup findings in one pass (checks/lookup/_findings.ts).
  */
 export default customCheck({
   id: 'lookup.missing',

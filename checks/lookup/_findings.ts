@@ -1,4 +1,4 @@
-import type { CheckContext, CheckOutcome } from './types.js';
+import type { CheckContext, CheckOutcome } from '../../src/checks/types.js';
 
 /** The four lookup consistency findings, computed together. */
 export type LookupFinding = 'missing' | 'behind' | 'ahead' | 'orphaned';
