@@ -46,6 +46,7 @@ export async function commandContext(cmd: Command, signal: AbortSignal): Promise
     flagUrl: opts.databaseUrl,
     envUrl: process.env.DATABASE_URL,
     configUrl: config.databaseUrl,
+    pgEnvSet: ['PGHOST', 'PGPORT', 'PGDATABASE'].some((k) => (process.env[k] ?? '') !== ''),
   });
   const stdout = process.stdout;
   const format = parseFormat(opts.format);

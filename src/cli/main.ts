@@ -1,7 +1,13 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, CommanderError } from 'commander';
+import { packageRoot } from '../paths.js';
+import { registerCheck } from './check.js';
+import { registerDemo } from './demo.js';
 import { installInterruptHandler } from './interrupt.js';
 import { registerMigrate } from './migrate.js';
 import { printFatal } from './output.js';
+import { registerResync } from './resync.js';
 
 const EXIT_CODES = `
 Exit codes:
@@ -10,12 +16,18 @@ Exit codes:
   2  dbops could not do the job: usage or config error, connection refused, lock not obtained,
      SQL error, interrupted`;
 
+function packageVersion(): string {
+  return (
+    JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string }
+  ).version;
+}
+
 export function buildProgram(signal: AbortSignal): Command {
   const program = new Command('dbops')
     .description(
       'PostgreSQL operations: online reversible migrations, resync of derived data, health checks',
     )
-    .version('0.1.0')
+    .version(packageVersion())
     .option(
       '--database-url <url>',
       'postgres://user:password@host:port/db (else DATABASE_URL, config, PG* variables)',
@@ -35,6 +47,9 @@ export function buildProgram(signal: AbortSignal): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerMigrate(program, signal);
+  registerResync(program, signal);
+  registerCheck(program, signal);
+  registerDemo(program, signal);
   for (const cmd of program.commands) {
     cmd.exitOverride();
     for (const sub of cmd.commands) sub.exitOverride();

@@ -7,6 +7,7 @@ import { planMigrations } from '../migrate/dryRun.js';
 import {
   applyMigrations,
   type EngineDeps,
+  type FamilyTarget,
   redoMigrations,
   revertMigrations,
 } from '../migrate/engine.js';
@@ -18,6 +19,7 @@ import { type CommandContext, commandContext, parsePositiveInt, withDatabase } f
 import { emit, reportError } from './output.js';
 
 type Handler = (ctx: CommandContext, client: pg.Client, started: Date) => Promise<void>;
+type Request = { direction: 'up'; to?: string } | { direction: 'down'; selection: RevertSelection };
 
 /** Registers `dbops migrate up|down|status|redo|create`. */
 export function registerMigrate(program: Command, signal: AbortSignal): void {
@@ -28,13 +30,6 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     commandContext(cmd, signal).then((ctx) =>
       withDatabase(ctx, (client) => handler(ctx, client, new Date())),
     );
-  const deps = (ctx: CommandContext, client: pg.Client): EngineDeps => ({
-    client,
-    settings: ctx.config,
-    progress: ctx.progress,
-    signal: ctx.signal,
-    lockWaitMs: ctx.config.migrationLockWaitMs,
-  });
 
   migrate
     .command('up [family...]')
@@ -52,27 +47,10 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
             : await defaultTargets(client, ctx.config);
         if (opts.to !== undefined && targets.length !== 1)
           throw new UsageError('--to needs exactly one family');
-        const title = `migrate up${opts.dryRun ? ' --dry-run' : ''}`;
-        if (opts.dryRun) {
-          emit(
-            ctx,
-            planReport(
-              title,
-              started,
-              await planMigrations(deps(ctx, client), targets, { direction: 'up', to: opts.to }),
-            ),
-          );
-        } else {
-          emit(
-            ctx,
-            runReport(
-              title,
-              started,
-              await applyMigrations(deps(ctx, client), targets, opts.to),
-              reportError,
-            ),
-          );
-        }
+        await planOrRun(ctx, client, started, targets, opts.dryRun, {
+          direction: 'up',
+          to: opts.to,
+        });
       }),
     );
 
@@ -83,39 +61,17 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--to <migration>', 'roll back every migration applied after this one')
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
-    .action(
-      (
-        families: string[],
-        opts: { count?: string; to?: string; all?: boolean; dryRun?: boolean },
-        cmd: Command,
-      ) =>
-        run(cmd, async (ctx, client, started) => {
-          const targets = namedTargets(families, ctx.config);
-          const selection = revertSelection(opts);
-          if ('to' in selection && targets.length !== 1)
-            throw new UsageError('--to needs exactly one family');
-          const title = `migrate down${opts.dryRun ? ' --dry-run' : ''}`;
-          if (opts.dryRun) {
-            emit(
-              ctx,
-              planReport(
-                title,
-                started,
-                await planMigrations(deps(ctx, client), targets, { direction: 'down', selection }),
-              ),
-            );
-          } else {
-            emit(
-              ctx,
-              runReport(
-                title,
-                started,
-                await revertMigrations(deps(ctx, client), targets, selection),
-                reportError,
-              ),
-            );
-          }
-        }),
+    .action((families: string[], opts: DownOptions, cmd: Command) =>
+      run(cmd, async (ctx, client, started) => {
+        const targets = namedTargets(families, ctx.config);
+        const selection = revertSelection(opts);
+        if ('to' in selection && targets.length !== 1)
+          throw new UsageError('--to needs exactly one family');
+        await planOrRun(ctx, client, started, targets, opts.dryRun, {
+          direction: 'down',
+          selection,
+        });
+      }),
     );
 
   migrate
@@ -124,19 +80,9 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--fail-on-pending', 'exit 1 when any migration is pending')
     .action((families: string[], opts: { failOnPending?: boolean }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
-        const targets =
-          families.length > 0
-            ? namedTargets(families, ctx.config)
-            : namedTargets(ctx.config.families ?? availableFamilies(), ctx.config);
-        emit(
-          ctx,
-          statusReport(
-            'migrate status',
-            started,
-            await migrationStatus(client, targets),
-            opts.failOnPending === true,
-          ),
-        );
+        const names = families.length > 0 ? families : (ctx.config.families ?? availableFamilies());
+        const rows = await migrationStatus(client, namedTargets(names, ctx.config));
+        emit(ctx, statusReport('migrate status', started, rows, opts.failOnPending === true));
       }),
     );
 
@@ -147,16 +93,12 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .action((family: string, opts: { count: string }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const [target] = namedTargets([family], ctx.config);
-        const count = parsePositiveInt('--count', opts.count);
-        emit(
-          ctx,
-          runReport(
-            'migrate redo',
-            started,
-            await redoMigrations(deps(ctx, client), target!, count),
-            reportError,
-          ),
+        const result = await redoMigrations(
+          engineDeps(ctx, client),
+          target!,
+          parsePositiveInt('--count', opts.count),
         );
+        emit(ctx, runReport('migrate redo', started, result, reportError));
       }),
     );
 
@@ -168,7 +110,46 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     });
 }
 
-function revertSelection(opts: { count?: string; to?: string; all?: boolean }): RevertSelection {
+interface DownOptions {
+  count?: string;
+  to?: string;
+  all?: boolean;
+  dryRun?: boolean;
+}
+
+function engineDeps(ctx: CommandContext, client: pg.Client): EngineDeps {
+  return {
+    client,
+    settings: ctx.config,
+    progress: ctx.progress,
+    signal: ctx.signal,
+    lockWaitMs: ctx.config.migrationLockWaitMs,
+  };
+}
+
+/** --dry-run prints the plan's SQL; otherwise the migrations run. Both report the same way. */
+async function planOrRun(
+  ctx: CommandContext,
+  client: pg.Client,
+  started: Date,
+  targets: FamilyTarget[],
+  dryRun: boolean | undefined,
+  request: Request,
+): Promise<void> {
+  const title = `migrate ${request.direction}${dryRun ? ' --dry-run' : ''}`;
+  const deps = engineDeps(ctx, client);
+  if (dryRun) {
+    emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
+    return;
+  }
+  const result =
+    request.direction === 'up'
+      ? await applyMigrations(deps, targets, request.to)
+      : await revertMigrations(deps, targets, request.selection);
+  emit(ctx, runReport(title, started, result, reportError));
+}
+
+function revertSelection(opts: DownOptions): RevertSelection {
   const given = [opts.count !== undefined, opts.to !== undefined, opts.all === true].filter(
     Boolean,
   ).length;

@@ -1,22 +1,33 @@
+import { appendFileSync } from 'node:fs';
 import { maskSecrets } from '../db/connection.js';
 import { renderDatabaseError } from '../db/pgError.js';
 import { DatabaseError, DbopsError } from '../errors.js';
+import { renderGithub } from '../report/github.js';
 import { renderJson } from '../report/json.js';
+import { renderJunit } from '../report/junit.js';
 import { renderTable } from '../report/table.js';
 import { exitCodeFor, type Report } from '../report/types.js';
 import type { CommandContext } from './context.js';
 
 /** Writes the report in the chosen format to stdout and sets the exit code from it. */
 export function emit(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail' = 'fail'): void {
-  ctx.stdout.write(render(ctx, report));
+  ctx.stdout.write(render(ctx, report, failOn));
   if (report.error) ctx.stderr.write(describeError(report.error));
   process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCodeFor(report, failOn));
 }
 
-function render(ctx: CommandContext, report: Report): string {
+function render(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail'): string {
   switch (ctx.format) {
     case 'json':
       return renderJson(report);
+    case 'junit':
+      return renderJunit(report, failOn);
+    case 'github': {
+      const { stdout, markdown } = renderGithub(report);
+      const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+      if (summaryFile) appendFileSync(summaryFile, markdown);
+      return stdout;
+    }
     default:
       return renderTable(report, { color: ctx.color });
   }

@@ -5,8 +5,16 @@ import { ConnectionError, isPgError, SqlState, UsageError } from '../errors.js';
 export interface ConnectionSpec {
   /** A postgres:// URL, or undefined to let libpq-style PG* variables and defaults decide. */
   url: string | undefined;
-  /** Where the URL came from, for messages. */
-  source: '--database-url' | 'DATABASE_URL' | 'config file' | 'PG* variables' | 'embedded server';
+  /** Where the URL came from, for messages. `default`: nothing was configured at all. */
+  source:
+    | '--database-url'
+    | 'DATABASE_URL'
+    | 'config file'
+    | 'PG* variables'
+    | 'default'
+    | 'embedded server';
+  /** Connect to this database instead of the one the URL or PGDATABASE names. */
+  database?: string;
 }
 
 /**
@@ -18,6 +26,8 @@ export function resolveConnection(input: {
   flagUrl?: string | undefined;
   envUrl?: string | undefined;
   configUrl?: string | undefined;
+  /** True when PGHOST, PGPORT or PGDATABASE is set (a server is configured the libpq way). */
+  pgEnvSet?: boolean;
 }): ConnectionSpec {
   const candidates: [string | undefined, ConnectionSpec['source']][] = [
     [input.flagUrl, '--database-url'],
@@ -30,7 +40,7 @@ export function resolveConnection(input: {
       return { url, source };
     }
   }
-  return { url: undefined, source: 'PG* variables' };
+  return { url: undefined, source: input.pgEnvSet ? 'PG* variables' : 'default' };
 }
 
 function validateUrl(url: string, source: string): void {
@@ -72,14 +82,23 @@ export function maskSecrets(text: string): string {
 
 /** A short human description of the target, password masked. */
 export function describeConnection(spec: ConnectionSpec): string {
-  if (spec.url) return maskUrl(spec.url);
-  return 'the server named by PG* variables (or the local default)';
+  if (spec.url) return maskUrl(urlOf(spec)!);
+  const db = spec.database ? ` (database ${spec.database})` : '';
+  return `the server named by PG* variables (or the local default)${db}`;
+}
+
+/** The spec's URL with its database replaced by `spec.database` when set. */
+export function urlOf(spec: ConnectionSpec): string | undefined {
+  if (!spec.url || !spec.database) return spec.url;
+  const url = new URL(spec.url);
+  url.pathname = `/${encodeURIComponent(spec.database)}`;
+  return url.toString();
 }
 
 /** Opens one client with application_name=dbops. Failures become ConnectionError. */
 export async function openClient(spec: ConnectionSpec): Promise<pg.Client> {
   const client = new pg.Client({
-    ...(spec.url ? { connectionString: spec.url } : {}),
+    ...(spec.url ? { connectionString: urlOf(spec) } : { database: spec.database }),
     application_name: 'dbops',
     connectionTimeoutMillis: 10_000,
   });

@@ -4,6 +4,14 @@ export function isLockTimeout(err: unknown): boolean {
   return isPgError(err) && err.code === SqlState.lockNotAvailable;
 }
 
+/**
+ * A step that lost a deadlock was rolled back by the server like one that hit lock_timeout, and
+ * is as safe to retry (transactional steps are atomic, online ones idempotent).
+ */
+export function isDeadlock(err: unknown): boolean {
+  return isPgError(err) && err.code === SqlState.deadlockDetected;
+}
+
 /** Delay before retry number `attempt` (1-based): 0.5 s, 1 s, 2 s, 4 s, then 8 s. */
 export function backoffMs(attempt: number): number {
   return Math.min(500 * 2 ** (attempt - 1), 8000);

@@ -1,13 +1,17 @@
 import { UsageError } from '../errors.js';
+import { checkpointFamily } from './checkpoint.js';
 import { lookupFamily } from './lookup.js';
 import { FAMILY_NAMES, type FamilyName, isFamilyName } from './names.js';
 import { partitionFamily } from './partition.js';
+import { sequenceFamily } from './sequence.js';
 import type { FamilyDefinition } from './types.js';
 
 /** The registry of families dbops ships. Order is the order commands process them in. */
 const FAMILIES: Partial<Record<FamilyName, FamilyDefinition>> = {
   lookup: lookupFamily,
   partition: partitionFamily,
+  checkpoint: checkpointFamily,
+  sequence: sequenceFamily,
 };
 
 /** Families that have migrations in this build. */

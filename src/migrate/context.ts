@@ -1,5 +1,6 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../checks/manifest.js';
+import { backoffMs, isLockTimeout, sleep } from '../db/retry.js';
 import { InterruptedError } from '../errors.js';
 import type { Progress } from '../progress.js';
 
@@ -39,12 +40,14 @@ export interface DbopsMigration {
  * $1 = the last key of the previous batch as text (NULL on the first run) and $2 = batch size, and
  * returns one row `(next text, keys bigint, rows bigint)`: the key to resume after (NULL when
  * finished), source keys processed and rows written. The migration must have called
- * pgm.noTransaction(). A dry run records the statement instead of executing it.
+ * pgm.noTransaction(). A dry run records the statement instead of executing it. With
+ * `lockRetries`, a batch that fails on lock_timeout is run again (same key, with backoff) up to
+ * that many times before the error propagates; batches are idempotent, so this is safe.
  */
 export async function runBatches(
   pgm: MigrationBuilder,
   ctx: MigrationContext,
-  spec: { label: string; sql: string; total?: number; start?: string | null },
+  spec: { label: string; sql: string; total?: number; start?: string | null; lockRetries?: number },
 ): Promise<{ batches: number; keys: number; rows: number }> {
   if (ctx.dryRun) {
     pgm.sql(
@@ -60,7 +63,7 @@ export async function runBatches(
   ctx.progress.start(spec.label, spec.total);
   do {
     if (ctx.signal.aborted) throw new InterruptedError(`interrupted during ${spec.label}`);
-    const result = await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
+    const result = await runBatch(pgm, ctx, spec, cursor);
     const row = (result.rows as { next: string | null; keys: string; rows: string }[])[0];
     cursor = row?.next ?? null;
     keys += Number(row?.keys ?? 0);
@@ -70,4 +73,25 @@ export async function runBatches(
   } while (cursor !== null);
   ctx.progress.finish();
   return { batches, keys, rows };
+}
+
+/** One batch; on lock_timeout it waits and runs the same batch again, up to spec.lockRetries times. */
+async function runBatch(
+  pgm: MigrationBuilder,
+  ctx: MigrationContext,
+  spec: { label: string; sql: string; lockRetries?: number },
+  cursor: string | null,
+): Promise<{ rows: unknown[] }> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
+    } catch (err) {
+      if (!isLockTimeout(err) || attempt > (spec.lockRetries ?? 0) || ctx.signal.aborted) throw err;
+      const wait = backoffMs(attempt);
+      ctx.progress.note(
+        `${spec.label}: a batch hit lock_timeout, retry ${attempt}/${spec.lockRetries} in ${wait} ms`,
+      );
+      await sleep(wait);
+    }
+  }
 }

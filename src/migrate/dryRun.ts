@@ -1,10 +1,11 @@
 import { pathToFileURL } from 'node:url';
-import { MigrationBuilder } from 'node-pg-migrate';
+import type { MigrationBuilder } from 'node-pg-migrate';
 import type pg from 'pg';
 import { setSearchPath, withTransaction } from '../db/session.js';
 import type { DbopsMigration } from './context.js';
 import { listMigrationFiles } from './files.js';
 import { readApplied } from './history.js';
+import { loadNodePgMigrate } from './nodePgMigrate.js';
 import { type RevertSelection, selectToApply, selectToRevert } from './plan.js';
 import { contextFor, type FamilyTarget, type RunDeps } from './runOne.js';
 
@@ -47,7 +48,8 @@ export async function planMigrations(
                 .filter(Boolean);
         for (const file of chosen) {
           const mod = (await import(pathToFileURL(file.path).href)) as DbopsMigration;
-          const pgm = new MigrationBuilder(readOnlyDb(client), {}, false, {
+          const { MigrationBuilder: Builder } = await loadNodePgMigrate();
+          const pgm = new Builder(readOnlyDb(client), {}, false, {
             info() {},
             warn() {},
             error() {},

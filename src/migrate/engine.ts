@@ -161,7 +161,7 @@ async function assertBaseTables(client: pg.ClientBase, target: FamilyTarget): Pr
   if (problems.length > 0) {
     throw new PreconditionError(
       `family ${target.def.name} cannot be applied; nothing was changed:\n  - ${problems.join('\n  - ')}`,
-      `Create the base schema first, or set schemas.${target.def.name} in dbops.config.json if it lives elsewhere.`,
+      `Fix each problem listed and rerun; if the base tables live in another schema, set schemas.${target.def.name} in dbops.config.json.`,
     );
   }
 }

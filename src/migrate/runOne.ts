@@ -1,8 +1,8 @@
 import { pathToFileURL } from 'node:url';
-import { type RunnerOption, runner } from 'node-pg-migrate';
+import type { RunnerOption } from 'node-pg-migrate';
 import type pg from 'pg';
 import { wrapPgError } from '../db/pgError.js';
-import { backoffMs, isLockTimeout, sleep } from '../db/retry.js';
+import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
 import { setSearchPath } from '../db/session.js';
 import { InterruptedError, LockError } from '../errors.js';
 import type { FamilyDefinition } from '../families/types.js';
@@ -10,6 +10,7 @@ import type { Progress } from '../progress.js';
 import type { DbopsMigration, MigrationContext } from './context.js';
 import { IGNORE_NON_MIGRATIONS, type MigrationFile } from './files.js';
 import { HISTORY_SCHEMA, historyTable, setPendingChecksum } from './history.js';
+import { loadNodePgMigrate } from './nodePgMigrate.js';
 
 export interface RunSettings {
   lockRetries: number;
@@ -66,8 +67,8 @@ export function contextFor(deps: RunDeps, target: FamilyTarget, dryRun: boolean)
 /**
  * Applies or reverts exactly one migration through node-pg-migrate's runner, on our client and
  * under our advisory lock (so noLock). A transactional migration that fails is rolled back here
- * (node-pg-migrate leaves the transaction open); one that hit lock_timeout is retried with backoff
- * up to settings.lockRetries times. Returns the number of attempts.
+ * (node-pg-migrate leaves the transaction open); one that hit lock_timeout or lost a deadlock is
+ * retried with backoff up to settings.lockRetries times. Returns the number of attempts.
  */
 export async function runOneMigration(
   deps: RunDeps,
@@ -84,6 +85,7 @@ export async function runOneMigration(
     },
   };
   const label = `${target.def.name}/${file.name} (${direction})`;
+  const { runner } = await loadNodePgMigrate();
   for (let attempt = 1; ; attempt++) {
     try {
       await setSearchPath(client, [target.schema]);
@@ -112,11 +114,14 @@ export async function runOneMigration(
           `Rerun the same command to finish.`,
         );
       }
-      if (isLockTimeout(err)) {
+      if (isLockTimeout(err) || isDeadlock(err)) {
         if (attempt <= deps.settings.lockRetries) {
           const wait = backoffMs(attempt);
+          const why = isDeadlock(err)
+            ? 'deadlock with another session'
+            : `lock_timeout (${deps.settings.lockTimeoutMs} ms) reached`;
           deps.progress.note(
-            `${label}: lock_timeout (${deps.settings.lockTimeoutMs} ms) reached, retry ${attempt}/${deps.settings.lockRetries} in ${wait} ms`,
+            `${label}: ${why}, retry ${attempt}/${deps.settings.lockRetries} in ${wait} ms`,
           );
           await sleep(wait);
           continue;

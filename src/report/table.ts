@@ -26,7 +26,7 @@ export function renderTable(report: Report, options: TableOptions): string {
       head: columns.map((col) => col.head),
       colWidths: columns.map((col) => col.width),
       wordWrap: true,
-      wrapOnWordBoundary: false,
+      wrapOnWordBoundary: true,
       style: { head: options.color ? ['bold'] : [], border: [], compact: true },
     });
     for (const item of report.items) table.push(columns.map((col) => col.cell(item)));
@@ -35,10 +35,17 @@ export function renderTable(report: Report, options: TableOptions): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** Worst first in the summary line; statuses not listed come last. */
+const STATUS_ORDER = ['error', 'failed', 'fail', 'warn', 'changed', 'pending', 'ok', 'skipped'];
+
 function summaryLine(report: Report, c: ChalkInstance): string {
   const counts = new Map<string, number>();
   for (const item of report.items) counts.set(item.status, (counts.get(item.status) ?? 0) + 1);
-  const parts = [...counts].map(([status, n]) => `${n} ${status}`);
+  const rank = (s: string) =>
+    (STATUS_ORDER.indexOf(s) + STATUS_ORDER.length + 1) % (STATUS_ORDER.length + 1);
+  const parts = [...counts]
+    .sort(([a], [b]) => rank(a) - rank(b))
+    .map(([status, n]) => `${n} ${status}`);
   const status = paint(c, report.status, report.status.toUpperCase());
   const tally = parts.length > 0 ? parts.join(', ') : `no ${report.kind}`;
   return `${status} ${report.command}: ${tally} (${formatMs(report.durationMs)})`;
@@ -65,9 +72,9 @@ function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
   if (report.kind === 'checks') {
     return [
       status,
-      { head: 'CHECK', width: 27, cell: (i) => i.id },
-      { head: 'COUNT', width: 8, cell: (i) => num(i.count) },
-      { head: 'DETAIL', width: rest(9 + 27 + 8 + 4), cell: checkDetail },
+      { head: 'CHECK', width: 30, cell: (i) => i.id },
+      { head: 'COUNT', width: 7, cell: (i) => num(i.count) },
+      { head: 'DETAIL', width: rest(9 + 30 + 7 + 4), cell: checkDetail },
     ];
   }
   if (report.kind === 'migrations') {
@@ -93,8 +100,10 @@ function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
   ];
 }
 
+/** ok rows stay one line; findings show what was found, a sample, and the fix. */
 function checkDetail(item: ReportItem): string {
-  const lines = [item.title ?? ''];
+  if (item.status === 'ok') return '';
+  const lines = [item.status === 'skipped' ? '' : (item.title ?? '')];
   if (item.message) lines.push(item.message);
   if (item.sample && item.sample.length > 0) lines.push(`e.g. ${item.sample.join(', ')}`);
   if (item.hint && item.status !== 'ok' && item.status !== 'skipped')

@@ -12,6 +12,8 @@ export interface ReportItem {
   id: string;
   /** ok | warn | fail | skipped | error for checks; applied | pending | changed | done ... for others. */
   status: string;
+  /** The family an item belongs to (groups JUnit suites). */
+  family?: string;
   title?: string;
   /** Number of offending rows (checks). */
   count?: number;

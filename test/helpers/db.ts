@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { inject } from 'vitest';
+import { urlOf } from '../../src/db/connection.js';
+import { createScratchDatabase } from '../../src/db/scratch.js';
 
 /** A throwaway database for one test file. */
 export interface TestDatabase {
@@ -13,21 +14,14 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 /** Creates `dbops_t_<label>_<random>` on the test server; drop() removes it even if clients linger. */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const serverUrl = inject('serverUrl');
-  const name = `dbops_t_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: serverUrl });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = withDatabase(serverUrl, name);
+  const server = { url: inject('serverUrl'), source: 'DATABASE_URL' as const };
+  const scratch = await createScratchDatabase(
+    server,
+    `dbops_t_${label.replace(/[^a-z0-9]/g, '_')}`,
+  );
+  const url = urlOf(scratch.spec)!;
   const connect = async () => {
     const c = new pg.Client({ connectionString: url });
     c.on('error', () => {});
@@ -36,16 +30,13 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
   const client = await connect();
   return {
-    name,
+    name: scratch.name,
     url,
     client,
     connect,
     async drop() {
       await client.end().catch(() => {});
-      const a = new pg.Client({ connectionString: serverUrl });
-      await a.connect();
-      await a.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      await a.end();
+      await scratch.drop();
     },
   };
 }

@@ -179,6 +179,23 @@ describe('lookup refusals and exit codes', () => {
     expect((await db.client.query(`SELECT to_regnamespace('dbops') AS ns`)).rows[0].ns).toBeNull();
   });
 
+  it('refuses to adopt a partition_lookup it did not create (exit 2, nothing changed)', async () => {
+    await db.client.query(queenBaseSchemaSql('queen_own'));
+    await db.client.query('CREATE TABLE queen_own.partition_lookup (id uuid)');
+    const before = await catalogSnapshot(db.client, ['queen_own', 'dbops']);
+    const cwd = mkdtempSync(join(tmpdir(), 'dbops-'));
+    writeFileSync(
+      join(cwd, 'dbops.config.json'),
+      JSON.stringify({ schemas: { lookup: 'queen_own' } }),
+    );
+    const result = await runCli(['migrate', 'up', 'lookup'], { url: db.url, cwd });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain(
+      'queen_own: partition_lookup already exists but lookup is not applied',
+    );
+    expect(await catalogSnapshot(db.client, ['queen_own', 'dbops'])).toEqual(before);
+  });
+
   it('bad URL and unknown family are usage errors (exit 2) with a clear message', async () => {
     const bad = await runCli(['--database-url', 'not a url', 'migrate', 'status']);
     expect(bad.code).toBe(2);

@@ -16,7 +16,11 @@ describe('connection resolution', () => {
       source: 'DATABASE_URL',
     });
     expect(resolveConnection({ configUrl: file })).toEqual({ url: file, source: 'config file' });
-    expect(resolveConnection({})).toEqual({ url: undefined, source: 'PG* variables' });
+    expect(resolveConnection({ pgEnvSet: true })).toEqual({
+      url: undefined,
+      source: 'PG* variables',
+    });
+    expect(resolveConnection({})).toEqual({ url: undefined, source: 'default' });
   });
 
   it('rejects malformed URLs and other schemes as usage errors', () => {

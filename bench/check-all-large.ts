@@ -1,0 +1,43 @@
+/**
+ * `dbops check all` on a large corrupted database (issue 7's sizes by default: 1,000,000 Queen
+ * messages, 1,000,000 Nova messages, 2,000,000 chunks, 200,000 checkpoints): seeds every family
+ * the demo knows, applies all migrations, simulates the demo's drift, then prints the
+ * `check all` table and its wall time (estimates for skew; add --exact to compare).
+ *
+ *   npm run build && node dist/bench/check-all-large.js [scale=1] [--exact]
+ */
+import { DEMO_FAMILIES } from '../src/demo/families.js';
+import type { FamilyName } from '../src/families/names.js';
+import { runDbops } from './lib/cli.js';
+import { createBenchDatabase } from './lib/db.js';
+
+const scale = Number(process.argv.find((a) => /^[\d.]+$/.test(a)) ?? 1);
+const exact = process.argv.includes('--exact');
+const SIZES: Record<FamilyName, number> = {
+  lookup: 1_000_000,
+  sequence: 1_000_000,
+  partition: 2_000_000,
+  checkpoint: 200_000,
+};
+
+const db = await createBenchDatabase('check_all');
+try {
+  for (const f of DEMO_FAMILIES) {
+    const t = performance.now();
+    const line = await f.setup(db.client, Math.round(SIZES[f.family] * scale));
+    console.error(`${line} (${Math.round(performance.now() - t)} ms)`);
+  }
+  await db.client.query('VACUUM ANALYZE');
+  const up = await runDbops(['migrate', 'up', ...DEMO_FAMILIES.map((f) => f.family)], db.url);
+  if (up.code !== 0) throw new Error(`migrate up failed: ${up.stderr}`);
+  console.error(`migrate up: ${Math.round(up.ms)} ms`);
+  for (const f of DEMO_FAMILIES) console.error(await f.drift(db.client));
+  await db.client.query('ANALYZE');
+  const check = await runDbops(['check', 'all', ...(exact ? ['--exact'] : [])], db.url);
+  process.stdout.write(check.stdout);
+  console.log(
+    `\ndbops check all: exit ${check.code}, ${Math.round(check.ms)} ms wall (including CLI start-up)`,
+  );
+} finally {
+  await db.drop();
+}

@@ -1,0 +1,90 @@
+import type pg from 'pg';
+import type { BenchDatabase } from './db.js';
+
+/**
+ * The contract between `bench/run.ts` and a family module `bench/ops/<family>.ts`. A family
+ * builds its data once per size and hands back operations; the runner times each operation's
+ * subject (dbops, or the SQL under test) against its baseline (the best hand-written SQL).
+ */
+
+/** What a family module gets: its own fresh database and the requested size. */
+export interface BenchContext {
+  db: BenchDatabase;
+  /** The bench's own connection (baselines run here, already connected). */
+  client: pg.Client;
+  /** Source rows to generate (the `--rows` flag, or the smaller memory-check size). */
+  rows: number;
+  /** Progress lines for the human running the bench (stderr). */
+  log(message: string): void;
+}
+
+/** `dbops <args>` as a child process (`node bin/dbops.js`): wall time and peak RSS. */
+export interface CliSide {
+  kind: 'cli';
+  args: string[];
+  /** Exit codes that mean "did the job" (checks exit 1 on findings). Default [0]. */
+  okCodes?: number[];
+}
+
+/**
+ * SQL on the bench's connection, autocommitted, `repeat` times (default once), timed as a whole.
+ * `sql` is plain SQL a reader can paste into psql; `params` supplies $n values per execution
+ * (the reader's equivalent is described in `paramsNote`).
+ */
+export interface SqlSide {
+  kind: 'sql';
+  sql: string;
+  repeat?: number;
+  params?: (execution: number) => unknown[];
+  paramsNote?: string;
+}
+
+export type Side = CliSide | SqlSide;
+
+/** What one timed run produced; `verify` inspects it. */
+export interface RunOutput {
+  ms: number;
+  /** Peak RSS of the dbops process, KiB (CLI sides only). */
+  peakRssKb?: number;
+  stdout?: string;
+  /** Rows of the last execution (SQL sides). */
+  rows?: Record<string, unknown>[];
+}
+
+export type SideName = 'subject' | 'baseline';
+
+export interface BenchOperation {
+  /** Stable id, `<family>.<operation>`, e.g. `lookup.resync`. */
+  id: string;
+  title: string;
+  /** Work units one run processes, for rows/s (e.g. 40000 partitions). */
+  units: { count: number; label: string };
+  /** The maximum acceptable subject/baseline ratio (the issue's target), if any. */
+  target?: number;
+  /**
+   * How the ratio is read. `cli`: the subject is the dbops CLI, whose fixed start-up cost is
+   * subtracted (reported separately). `sql`: both sides are SQL; plain ratio.
+   */
+  subject: Side;
+  /** The best hand-written SQL for the same job. */
+  baseline: SqlSide;
+  /** Once, before this operation's first run (untimed): e.g. create the drift to repair. */
+  setup?(ctx: BenchContext): Promise<void>;
+  /** Brings the database to the same starting state before every timed run (untimed). */
+  reset?(ctx: BenchContext, side: SideName): Promise<void>;
+  /** Throws when a run did not do the job (untimed, after every run). */
+  verify?(ctx: BenchContext, side: SideName, output: RunOutput): Promise<void>;
+}
+
+/** One family's contribution: `bench/ops/<family>.ts` default-exports this. */
+export interface BenchFamily {
+  name: string;
+  /** What `--rows` counts for this family, e.g. "messages". */
+  rowsLabel: string;
+  /**
+   * Creates the base schema and data for `ctx.rows` source rows in ctx.db and returns the
+   * operations in the order they must run (an operation may rely on the state the previous
+   * one left, e.g. the migration before the resync).
+   */
+  prepare(ctx: BenchContext): Promise<BenchOperation[]>;
+}

@@ -1,0 +1,10 @@
+import type { BenchFamily } from '../lib/types.js';
+import lookup from './lookup.js';
+
+/**
+ * Every family the bench can run, by name, in run order. A family adds its module
+ * `bench/ops/<family>.ts` (default export: a BenchFamily), an import and one line here.
+ */
+export const BENCH_FAMILIES: Record<string, BenchFamily> = {
+  lookup,
+};

@@ -1,0 +1,217 @@
+/**
+ * The lookup family's operations: the migration's backfill, `resync partition-lookup`,
+ * `check consistency lookup`, `check skew` (on a stand-in partitioned table) and the trigger's
+ * cost on inserts, each against the best hand-written SQL (./lookup/baselines.ts).
+ *
+ * Data: `rows` messages over rows/20 partitions in rows/2000 queues (seedQueen: hot partitions,
+ * minute-granular timestamps, so ties on created_at are decided by id).
+ */
+import { runDbops } from '../lib/cli.js';
+import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
+import {
+  BACKFILL_SQL,
+  CHECK_SQL,
+  COUNT_PER_PARTITION_SQL,
+  RESYNC_SQL,
+} from './lookup/baselines.js';
+import { createBenchChunks } from './lookup/chunks.js';
+import {
+  createDrift,
+  independentDrift,
+  type LookupDrift,
+  restoreDrift,
+  saveDrift,
+  settle,
+} from './lookup/drift.js';
+import { insertOperations } from './lookup/inserts.js';
+import { seedQueenForBench } from './lookup/seed.js';
+
+const lookup: BenchFamily = {
+  name: 'lookup',
+  rowsLabel: 'messages',
+  async prepare(ctx) {
+    const partitions = Math.max(100, Math.round(ctx.rows / 20));
+    const queues = Math.max(2, Math.round(partitions / 100));
+    ctx.log(`lookup: seeding ${ctx.rows} messages over ${partitions} partitions, ${queues} queues`);
+    await seedQueenForBench(ctx.client, { queues, partitions, messages: ctx.rows });
+    const drift = driftState();
+    return [
+      backfill(partitions),
+      checkConsistency(partitions, drift),
+      resync(partitions, drift),
+      ...skew(ctx.rows),
+      ...insertOperations(ctx.rows),
+    ];
+  },
+};
+export default lookup;
+
+/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
+async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
+  const run = await runDbops(args, ctx.db.url);
+  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+}
+
+async function expectExact(ctx: BenchContext, what: string): Promise<void> {
+  const drift = await independentDrift(ctx.client);
+  if (drift !== 0) throw new Error(`${what}: ${drift} lookup rows differ from the truth`);
+}
+
+function backfill(partitions: number): BenchOperation {
+  return {
+    id: 'lookup.backfill',
+    title: 'migrate up lookup: 0002 backfill (0001 applied)',
+    units: { count: partitions, label: 'partitions' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['migrate', 'up', 'lookup', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: BACKFILL_SQL },
+    async setup(ctx) {
+      await dbops(ctx, 'migrate', 'up', 'lookup', '--to', '0001_partition_lookup');
+    },
+    async reset(ctx) {
+      const { rows } = await ctx.client.query(
+        `SELECT 1 FROM dbops.migrations_lookup WHERE name = '0002_partition_lookup_backfill'`,
+      );
+      if (rows.length > 0) await dbops(ctx, 'migrate', 'down', 'lookup', '--count', '1');
+      await ctx.client.query('TRUNCATE queen.partition_lookup');
+      await settle(ctx.client, 'queen.partition_lookup');
+    },
+    verify: (ctx, side) => expectExact(ctx, `backfill (${side})`),
+  };
+}
+
+/** The drifted state shared by the check and the resync, created once. */
+function driftState(): (ctx: BenchContext) => Promise<LookupDrift> {
+  let created: Promise<LookupDrift> | undefined;
+  return (ctx) => {
+    created ??= (async () => {
+      await dbops(ctx, 'migrate', 'up', 'lookup');
+      await expectExact(ctx, 'before drifting');
+      const drift = await createDrift(ctx.client);
+      await saveDrift(ctx.client);
+      ctx.log(`lookup: drift ${JSON.stringify(drift)}`);
+      return drift;
+    })();
+    return created;
+  };
+}
+
+function checkConsistency(
+  partitions: number,
+  drift: (ctx: BenchContext) => Promise<LookupDrift>,
+): BenchOperation {
+  let expected: LookupDrift;
+  return {
+    id: 'lookup.check',
+    title: 'check consistency lookup (4 checks) vs one counting query',
+    units: { count: partitions, label: 'partitions' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['check', 'consistency', 'lookup', '--format', 'json'],
+      okCodes: [1],
+    },
+    baseline: { kind: 'sql', sql: CHECK_SQL },
+    async setup(ctx) {
+      expected = await drift(ctx);
+    },
+    reset: (ctx) => restoreDrift(ctx.client),
+    async verify(_ctx, side, output) {
+      const got: Record<string, number> =
+        side === 'baseline'
+          ? (output.rows![0] as Record<string, number>)
+          : Object.fromEntries(
+              (
+                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
+              ).checks.map((i) => [i.id.replace('lookup.', ''), i.count]),
+            );
+      for (const [kind, n] of Object.entries(expected)) {
+        if (got[kind] !== n)
+          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
+      }
+    },
+  };
+}
+
+function resync(
+  partitions: number,
+  drift: (ctx: BenchContext) => Promise<LookupDrift>,
+): BenchOperation {
+  let expected: { inserted: number; updated: number; deleted: number };
+  return {
+    id: 'lookup.resync',
+    title: 'resync partition-lookup vs one upsert+delete statement',
+    units: { count: partitions, label: 'partitions' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'partition-lookup', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_SQL },
+    async setup(ctx) {
+      const d = await drift(ctx);
+      expected = { inserted: d.missing, updated: d.behind + d.ahead, deleted: d.orphaned };
+    },
+    reset: (ctx) => restoreDrift(ctx.client),
+    async verify(ctx, side, output) {
+      const got =
+        side === 'baseline'
+          ? (output.rows![0] as typeof expected)
+          : (JSON.parse(output.stdout!) as { targets: { numbers: typeof expected }[] }).targets[0]!
+              .numbers;
+      for (const [kind, n] of Object.entries(expected)) {
+        const k = kind as keyof typeof expected;
+        if (got[k] !== n) throw new Error(`resync (${side}): ${k} ${got[k]}, expected ${n}`);
+      }
+      await expectExact(ctx, `resync (${side})`);
+    },
+  };
+}
+
+function skew(rows: number): BenchOperation[] {
+  let created: Promise<void> | undefined;
+  let expectedTotal = 0;
+  const op = (exact: boolean): BenchOperation => ({
+    id: exact ? 'lookup.skew-exact' : 'lookup.skew-estimate',
+    title: `check skew${exact ? ' --exact' : ''} (100 LIST partitions) vs count(*) per partition`,
+    units: { count: rows, label: 'rows' },
+    ...(exact ? { target: 1.3 } : {}),
+    subject: {
+      kind: 'cli',
+      args: [
+        'check',
+        'skew',
+        '--table',
+        'bench_chunks',
+        '--format',
+        'json',
+        ...(exact ? ['--exact'] : []),
+      ],
+      okCodes: [0, 1],
+    },
+    baseline: { kind: 'sql', sql: COUNT_PER_PARTITION_SQL },
+    async setup(ctx) {
+      created ??= (async () => {
+        ctx.log(`lookup: bench_chunks, ${rows} rows in 100 LIST partitions`);
+        await createBenchChunks(ctx.client, rows);
+        const { rows: counts } = await ctx.client.query<{ rows: number }>(COUNT_PER_PARTITION_SQL);
+        expectedTotal = counts.reduce((s, r) => s + r.rows, 0);
+      })();
+      await created;
+    },
+    async verify(_ctx, side, output) {
+      if (side === 'baseline') {
+        const total = output.rows!.reduce((s, r) => s + Number(r.rows), 0);
+        if (total !== expectedTotal)
+          throw new Error(`count(*): ${total}, expected ${expectedTotal}`);
+        return;
+      }
+      const report = JSON.parse(output.stdout!) as {
+        checks: { details: { skew: { method: string; total: number } } }[];
+      };
+      const { method, total } = report.checks[0]!.details.skew;
+      const want = exact ? 'exact' : 'estimate';
+      if (method !== want) throw new Error(`check skew used ${method} counts, expected ${want}`);
+      if (exact ? total !== expectedTotal : Math.abs(total - expectedTotal) > expectedTotal * 0.05)
+        throw new Error(`check skew (${method}): total ${total}, expected ${expectedTotal}`);
+    },
+  });
+  return [op(false), op(true)];
+}

@@ -1,0 +1,19 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { codeRoot } from '../paths.js';
+import type { Check } from './types.js';
+
+const CHECK_FILE = /^[a-z0-9-]+\.(?:js|ts)$/;
+
+/** Every check defined in checks/<family>/ (each file's default export: one check or a list), by id. */
+export async function loadChecks(family: string): Promise<Check[]> {
+  const dir = join(codeRoot, 'checks', family);
+  if (!existsSync(dir)) return [];
+  const checks: Check[] = [];
+  for (const file of readdirSync(dir).filter((f) => CHECK_FILE.test(f) && !f.endsWith('.d.ts'))) {
+    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default: Check | Check[] };
+    checks.push(...[mod.default].flat());
+  }
+  return checks.sort((a, b) => a.id.localeCompare(b.id));
+}

@@ -1,0 +1,58 @@
+import type { Command } from 'commander';
+import type { FamilyName } from '../families/names.js';
+import { whyNotApplied } from '../migrate/status.js';
+import { namedTargets } from '../migrate/targets.js';
+import { resyncReport } from '../report/resync.js';
+import { targetsNamed } from '../resync/registry.js';
+import { runResync } from '../resync/run.js';
+import { commandContext, parsePositiveInt, withDatabase } from './context.js';
+import { emit } from './output.js';
+
+/** `dbops resync <target...|all> [--dry-run] [--batch-size n]` */
+export function registerResync(program: Command, signal: AbortSignal): void {
+  program
+    .command('resync <target...>')
+    .description('rebuild trigger-maintained derived data from its sources, live, in batches')
+    .option(
+      '--dry-run',
+      'report how many rows would be inserted, updated and deleted; change nothing',
+    )
+    .option('--batch-size <n>', 'source keys per committed batch (default: per target)')
+    .addHelpText(
+      'after',
+      '\nTargets: partition-lookup, conversation-stats, sequence-numbers, checkpoints, chunking-stats, all',
+    )
+    .action(
+      async (names: string[], opts: { dryRun?: boolean; batchSize?: string }, cmd: Command) => {
+        const targets = targetsNamed(names);
+        const batchSize =
+          opts.batchSize === undefined
+            ? undefined
+            : parsePositiveInt('--batch-size', opts.batchSize);
+        const ctx = await commandContext(cmd, signal);
+        await withDatabase(ctx, async (client) => {
+          const started = new Date();
+          const results = await runResync(
+            {
+              client,
+              progress: ctx.progress,
+              signal: ctx.signal,
+              schemaOf: (family) => ctx.config.schemas[family as FamilyName],
+              unavailable: async (family) =>
+                whyNotApplied(client, namedTargets([family], ctx.config)[0]!),
+            },
+            targets,
+            { dryRun: opts.dryRun === true, ...(batchSize ? { batchSize } : {}) },
+          );
+          emit(
+            ctx,
+            resyncReport(
+              `resync ${names.join(' ')}${opts.dryRun ? ' --dry-run' : ''}`,
+              started,
+              results,
+            ),
+          );
+        });
+      },
+    );
+}

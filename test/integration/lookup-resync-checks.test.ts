@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { queenBaseSchemaSql, seedQueen } from '../../src/fixtures/queen.js';
+import { runCli, startCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase, tableChecksum } from '../helpers/db.js';
+import { insertBatch, lookupDrift, partitionIds } from '../helpers/lookup.js';
+import { CORRUPTION, corruptLookup, REPAIR } from '../helpers/lookupDrift.js';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('lookup_resync');
+  await db.client.query(queenBaseSchemaSql());
+  await seedQueen(db.client, { queues: 10, partitions: 2000, messages: 40_000 });
+  const up = await runCli(['migrate', 'up', 'lookup'], { url: db.url });
+  expect(up.code, up.stderr).toBe(0);
+});
+afterAll(() => db.drop());
+
+async function checkJson(args: string[]) {
+  const r = await runCli(['check', ...args, '--format', 'json'], { url: db.url });
+  return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.stderr };
+}
+
+describe('lookup checks and resync', () => {
+  it('a healthy database reports ok for every lookup check (exit 0)', async () => {
+    const { code, doc } = await checkJson(['all', 'lookup']);
+    expect(code).toBe(0);
+    expect(doc.status).toBe('ok');
+    expect(doc.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
+      ['lookup.schema', 'ok'],
+      ['lookup.ahead', 'ok'],
+      ['lookup.behind', 'ok'],
+      ['lookup.missing', 'ok'],
+      ['lookup.orphaned', 'ok'],
+    ]);
+  });
+
+  it('finds exactly the drift created, with the right sample keys, then the dry run counts it and changes nothing, then resync repairs it', async () => {
+    const keys = await corruptLookup(db.client);
+    const { code, doc } = await checkJson(['consistency', 'lookup']);
+    expect(code).toBe(1);
+    for (const [kind, count] of Object.entries(CORRUPTION)) {
+      const item = doc.checks.find((c: { id: string }) => c.id === `lookup.${kind}`);
+      expect(item, kind).toMatchObject({
+        count,
+        status: kind === 'orphaned' ? 'warn' : 'fail',
+        hint: 'dbops resync partition-lookup',
+      });
+      expect(item.sample, kind).toEqual(keys[kind as keyof typeof keys].slice(0, 5));
+    }
+
+    const before = await tableChecksum(db.client, 'queen.partition_lookup');
+    const dry = await runCli(['resync', 'partition-lookup', '--dry-run', '--format', 'json'], {
+      url: db.url,
+    });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(JSON.parse(dry.stdout).targets[0]).toMatchObject({
+      id: 'partition-lookup',
+      status: 'dry-run',
+      numbers: REPAIR,
+    });
+    expect(await tableChecksum(db.client, 'queen.partition_lookup')).toBe(before);
+
+    const run = await runCli(
+      ['resync', 'partition-lookup', '--batch-size', '300', '--format', 'json'],
+      { url: db.url },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).targets[0]).toMatchObject({
+      status: 'done',
+      numbers: { ...REPAIR, batches: 7 },
+    });
+    expect(run.stderr).toContain('resync partition-lookup: 2000/2000');
+    expect(await lookupDrift(db.client)).toBe(0);
+    expect((await checkJson(['consistency', 'lookup'])).code).toBe(0);
+
+    const again = await runCli(['resync', 'partition-lookup', '--format', 'json'], { url: db.url });
+    expect(JSON.parse(again.stdout).targets[0].numbers).toMatchObject({
+      inserted: 0,
+      updated: 0,
+      deleted: 0,
+    });
+  });
+
+  it('resync neither writes nor locks lookup rows that are already right', async () => {
+    const keys = await corruptLookup(db.client);
+    const drifted = new Set(Object.values(keys).flat());
+    const versions = async () =>
+      new Map(
+        (
+          await db.client.query<{ id: string; v: string }>(
+            `SELECT partition_id::text AS id, xmin::text || '/' || xmax::text AS v FROM queen.partition_lookup`,
+          )
+        ).rows.map((r) => [r.id, r.v]),
+      );
+    const before = await versions();
+    const run = await runCli(['resync', 'partition-lookup', '--batch-size', '300'], {
+      url: db.url,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    expect(await lookupDrift(db.client)).toBe(0);
+    const after = await versions();
+    const touched = [...before].filter(([id, v]) => after.get(id) !== v).map(([id]) => id);
+    expect(touched.length).toBeGreaterThan(0);
+    expect(touched.filter((id) => !drifted.has(id))).toEqual([]);
+  });
+
+  it('repairs drift while 6 writers insert into the same partitions: no deadlock, nothing moved back, zero drift after', async () => {
+    await corruptLookup(db.client);
+    const ids = (await partitionIds(db.client)).slice(0, 300);
+    const writers = await Promise.all(Array.from({ length: 6 }, () => db.connect()));
+    const errors: unknown[] = [];
+    const resync = startCli(['resync', 'partition-lookup', '--batch-size', '20'], { url: db.url });
+    let done = false;
+    void resync.done.then(() => {
+      done = true;
+    });
+    let batches = 0;
+    await Promise.all(
+      writers.map(async (w) => {
+        while (!done) {
+          await insertBatch(w, ids, 1 + Math.floor(Math.random() * 20), 3600).catch((err) =>
+            errors.push(err),
+          );
+          batches += 1;
+        }
+        await w.end();
+      }),
+    );
+    const result = await resync.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(errors).toEqual([]);
+    expect(batches).toBeGreaterThan(10);
+    expect(await lookupDrift(db.client)).toBe(0);
+  });
+
+  it('an unknown target is a usage error; an unapplied family is skipped with the reason', async () => {
+    const bad = await runCli(['resync', 'nope'], { url: db.url });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('unknown resync target "nope"');
+    const down = await runCli(['migrate', 'down', 'lookup', '--all'], { url: db.url });
+    expect(down.code).toBe(0);
+    const skipped = await runCli(['resync', 'partition-lookup', '--format', 'json'], {
+      url: db.url,
+    });
+    expect(skipped.code).toBe(0);
+    expect(JSON.parse(skipped.stdout).targets[0]).toMatchObject({
+      status: 'skipped',
+      message: expect.stringContaining('dbops migrate up lookup'),
+    });
+    const checks = await checkJson(['all', 'lookup']);
+    expect(checks.code).toBe(0);
+    expect(checks.doc.checks.every((c: { status: string }) => c.status === 'skipped')).toBe(true);
+    expect((await runCli(['migrate', 'up', 'lookup'], { url: db.url })).code).toBe(0);
+  });
+});

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+
+let db: TestDatabase;
+
+beforeAll(async () => {
+  db = await createTestDatabase('skew');
+  await db.client.query(`CREATE TABLE skewed (k int NOT NULL, v int) PARTITION BY LIST (k)`);
+  for (let i = 0; i < 10; i++)
+    await db.client.query(`CREATE TABLE skewed_${i} PARTITION OF skewed FOR VALUES IN (${i})`);
+});
+afterAll(() => db.drop());
+
+/** Fills the 10 partitions with the given row counts. */
+async function fill(counts: number[]): Promise<void> {
+  await db.client.query('TRUNCATE skewed');
+  await db.client.query(
+    `INSERT INTO skewed SELECT k, g FROM unnest($1::int[]) WITH ORDINALITY AS c(n, k1), LATERAL (SELECT k1::int - 1 AS k) kk, generate_series(1, c.n) g`,
+    [counts],
+  );
+}
+
+async function skew(args: string[] = []) {
+  const r = await runCli(['check', 'skew', '--table', 'skewed', '--format', 'json', ...args], {
+    url: db.url,
+  });
+  const item = JSON.parse(r.stdout).checks[0];
+  return { code: r.code, status: item.status, message: item.message, skew: item.details.skew };
+}
+
+describe('check skew bands (max/avg over all partitions, empty ones included)', () => {
+  it('HEALTHY at max/avg 1.05: exit 0', async () => {
+    await fill([1050, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 950]);
+    const r = await skew(['--exact']);
+    expect(r).toMatchObject({ code: 0, status: 'ok', message: 'HEALTHY' });
+    expect(r.skew.ratio).toBeCloseTo(1.05, 5);
+    expect(r.skew.method).toBe('exact');
+  });
+
+  it('WARNING at 1.15: exit 0 (exit 1 with --fail-on warn)', async () => {
+    await fill([1150, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 850]);
+    expect(await skew(['--exact'])).toMatchObject({ code: 0, status: 'warn', message: 'WARNING' });
+    expect((await skew(['--exact', '--fail-on', 'warn'])).code).toBe(1);
+  });
+
+  it('REBALANCE NEEDED at 1.5 with hot and cold partitions listed; an empty partition counts in the average: exit 1', async () => {
+    await fill([1500, 1000, 1000, 1000, 1000, 1000, 1000, 1000, 1500, 0]);
+    const r = await skew(['--exact']);
+    expect(r).toMatchObject({ code: 1, status: 'fail', message: 'REBALANCE NEEDED' });
+    expect(r.skew.avg).toBe(1000);
+    expect(r.skew.hot).toEqual(['skewed_0', 'skewed_8']);
+    expect(r.skew.cold).toEqual(['skewed_9']);
+    expect(r.skew.cv).toBeGreaterThan(0.3);
+  });
+
+  it('thresholds from flags move the band', async () => {
+    expect(await skew(['--exact', '--warn', '1.6', '--fail', '2'])).toMatchObject({
+      code: 0,
+      status: 'ok',
+    });
+  });
+
+  it('uses reltuples estimates when statistics are fresh, counts exactly (and says why) when they are not', async () => {
+    const stale = await skew();
+    expect(stale.skew.method).toBe('exact');
+    expect(stale.skew.fallbackReason).toContain('stale or missing statistics');
+    // Flush this session's pending row-change statistics first, or they land after ANALYZE.
+    await db.client.query('SELECT pg_stat_force_next_flush()');
+    await db.client.query('SELECT 1');
+    await db.client.query('ANALYZE skewed');
+    const fresh = await skew();
+    expect(fresh.skew.method).toBe('estimate');
+    expect(fresh.skew.fallbackReason).toBeUndefined();
+    expect(fresh.status).toBe('fail');
+  });
+
+  it('refuses a table that is not partitioned, and bad ratios, with exit 2', async () => {
+    await db.client.query('CREATE TABLE plain (x int)');
+    const plain = await runCli(['check', 'skew', '--table', 'plain'], { url: db.url });
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toContain('plain is not a partitioned table');
+    const bad = await runCli(
+      ['check', 'skew', '--table', 'skewed', '--warn', '2', '--fail', '1.5'],
+      { url: db.url },
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('must not exceed');
+  });
+});
