@@ -257,9 +257,11 @@ async function partitionProblems(
   const problems: string[] = [];
   for (const r of rows.filter((r) => r.name !== null)) {
     const bound = expected.get(r.name);
+    // A key column of a domain type (the partition family's chunk_partition) prints quoted: ('7').
+    const actual = r.bound.replace(/'(-?\d+)'/g, '$1');
     if (bound === undefined)
       problems.push(`partition ${r.name} (${r.bound}) is not one of the ${spec.count} expected`);
-    else if (bound !== r.bound)
+    else if (bound !== actual)
       problems.push(`partition ${r.name} has bounds ${r.bound}, expected ${bound}`);
     expected.delete(r.name);
   }

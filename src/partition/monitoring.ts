@@ -113,8 +113,12 @@ BEGIN
 END
 `;
 
-export const COLLECTION_STATS_VIEW = `
-CREATE MATERIALIZED VIEW collection_chunking_stats AS
+/**
+ * One row per collection: its chunks aggregated, and the partition its key names. The
+ * materialized view's definition, and the "fresh aggregate" that the chunking-stats check and
+ * resync compare it with.
+ */
+export const COLLECTION_STATS_QUERY = `
 SELECT c.id,
        c.name,
        coalesce(s.chunked_documents, 0) AS chunked_documents,
@@ -129,9 +133,29 @@ SELECT c.id,
                     count(*) AS total_chunks,
                     avg(token_count)::numeric(10, 2) AS avg_tokens_per_chunk,
                     max(created_at) AS last_chunk_created
-               FROM chunks GROUP BY collection_id) s ON s.collection_id = c.id
+               FROM chunks GROUP BY collection_id) s ON s.collection_id = c.id`;
+
+export const COLLECTION_STATS_VIEW = `
+CREATE MATERIALIZED VIEW collection_chunking_stats AS${COLLECTION_STATS_QUERY}
 WITH DATA;
 CREATE UNIQUE INDEX ix_collection_chunking_stats_id ON collection_chunking_stats (id)`;
+
+/**
+ * Collections whose row in collection_chunking_stats is missing (`insert`), has no collection
+ * any more (`delete`) or differs from a fresh aggregate (`update`): what a refresh would change.
+ */
+export const COLLECTION_STATS_DRIFT = `
+WITH fresh AS MATERIALIZED (${COLLECTION_STATS_QUERY.trim()})
+SELECT coalesce(f.id, s.id) AS key,
+       CASE WHEN s.id IS NULL THEN 'insert' WHEN f.id IS NULL THEN 'delete' ELSE 'update' END AS change
+  FROM fresh f
+  FULL JOIN collection_chunking_stats s ON s.id = f.id
+ WHERE s.id IS NULL OR f.id IS NULL
+    OR (f.name, f.chunked_documents, f.total_chunks, f.avg_tokens_per_chunk, f.last_chunk_created,
+        f.partition_id, f.partition_name)
+       IS DISTINCT FROM
+       (s.name, s.chunked_documents, s.total_chunks, s.avg_tokens_per_chunk, s.last_chunk_created,
+        s.partition_id, s.partition_name)`;
 
 export const CREATE_MONITORING = `
 ${THRESHOLDS_TABLE};

@@ -1,5 +1,6 @@
 import { UsageError } from '../errors.js';
 import { checkpointsTarget } from './targets/checkpoints.js';
+import { chunkingStatsTarget } from './targets/chunkingStats.js';
 import { conversationStatsTarget } from './targets/conversationStats.js';
 import { partitionLookupTarget } from './targets/partitionLookup.js';
 import { sequenceNumbersTarget } from './targets/sequenceNumbers.js';
@@ -11,6 +12,7 @@ const TARGETS: ResyncTarget[] = [
   conversationStatsTarget,
   sequenceNumbersTarget,
   checkpointsTarget,
+  chunkingStatsTarget,
 ];
 
 export function allTargets(): ResyncTarget[] {

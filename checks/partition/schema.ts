@@ -1,0 +1,113 @@
+import { schemaProblems } from '../../src/checks/schema.js';
+import { customCheck } from '../../src/checks/types.js';
+import { quoteQualified } from '../../src/db/ident.js';
+
+/**
+ * What the manifests cannot express about the 100-LIST chunks table (`$1` = the family's schema),
+ * one row per problem:
+ * - the key: LIST (partition_key), a NOT NULL column of the domain chunk_partition (integer, with
+ *   its 0..99 check validated), and the CHECK that pins it to chunk_partition_key(collection_id);
+ * - the primary key, the unique key and both foreign keys (ON DELETE CASCADE, validated, their
+ *   triggers enabled: ALTER TABLE ... DISABLE TRIGGER ALL turns them off);
+ * - each parent index valid, with exactly one attached index per partition;
+ * - (in run) rows in a partition that is not one of chunks_part_00..99 (a DEFAULT partition,
+ *   say): the generic check lists such partitions, this says whether they hold rows;
+ * - leftovers of an interrupted `migrate down partition`: the capture trigger, the staging tables.
+ */
+const PARTITION_PROBLEMS = `
+WITH t AS (SELECT to_regclass(format('%I.chunks', $1::text)) AS oid),
+cons AS (
+  SELECT con.conname, con.contype, con.convalidated, con.confdeltype, con.oid,
+         pg_get_constraintdef(con.oid) AS def
+    FROM pg_constraint con, t WHERE con.conrelid = t.oid
+),
+expected(conname, contype, def) AS (VALUES
+  ('chunks_pkey', 'p', 'PRIMARY KEY (id, collection_id, partition_key)'),
+  ('chunks_collection_id_document_id_chunk_index_key', 'u',
+   'UNIQUE (collection_id, document_id, chunk_index, partition_key)'),
+  ('chunks_collection_id_fkey', 'f', 'FOREIGN KEY (collection_id) REFERENCES collections(id) ON DELETE CASCADE'),
+  ('chunks_document_id_fkey', 'f', 'FOREIGN KEY (document_id) REFERENCES documents(id) ON DELETE CASCADE')
+),
+parts AS (
+  SELECT c.oid, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, t
+   WHERE i.inhparent = t.oid
+)
+SELECT 'chunks is not partitioned BY LIST (partition_key): ' || coalesce(pg_get_partkeydef(t.oid), 'not partitioned') AS problem
+  FROM t WHERE t.oid IS NOT NULL AND pg_get_partkeydef(t.oid) IS DISTINCT FROM 'LIST (partition_key)'
+UNION ALL
+SELECT format('chunks.partition_key is %s%s, expected chunk_partition NOT NULL',
+              format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END)
+  FROM pg_attribute a, t
+ WHERE a.attrelid = t.oid AND a.attname = 'partition_key'
+   AND (a.atttypid IS DISTINCT FROM to_regtype(format('%I.chunk_partition', $1::text)) OR NOT a.attnotnull)
+UNION ALL
+SELECT 'domain chunk_partition has no validated 0..99 check (chunk_partition_in_range)'
+ WHERE NOT EXISTS (SELECT 1 FROM pg_constraint
+                    WHERE contypid = to_regtype(format('%I.chunk_partition', $1::text))
+                      AND conname = 'chunk_partition_in_range' AND convalidated)
+UNION ALL
+SELECT 'check chunks_partition_key_check (partition_key = chunk_partition_key(collection_id)) is missing'
+  FROM t WHERE t.oid IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM cons WHERE conname = 'chunks_partition_key_check' AND contype = 'c'
+                      AND def LIKE '%chunk_partition_key(collection_id)%')
+UNION ALL
+SELECT format('check %s is not validated', conname) FROM cons WHERE contype = 'c' AND NOT convalidated
+UNION ALL
+SELECT format('constraint %s is missing or differs: expected %s', e.conname, e.def)
+  FROM expected e, t
+ WHERE t.oid IS NOT NULL
+   AND NOT EXISTS (SELECT 1 FROM cons c WHERE c.conname = e.conname AND c.contype = e.contype
+                      AND replace(c.def, quote_ident($1::text) || '.', '') = e.def)
+UNION ALL
+SELECT format('foreign key %s is not validated', conname) FROM cons WHERE contype = 'f' AND NOT convalidated
+UNION ALL
+SELECT DISTINCT format('foreign key %s has disabled triggers', c.conname)
+  FROM cons c JOIN pg_constraint k ON k.oid = c.oid OR k.conparentid = c.oid
+  JOIN pg_trigger g ON g.tgconstraint = k.oid
+ WHERE c.contype = 'f' AND g.tgenabled = 'D'
+UNION ALL
+SELECT format('index %s is %s with %s of %s partitions attached', ic.relname,
+              CASE WHEN i.indisvalid THEN 'valid' ELSE 'invalid' END,
+              (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid),
+              (SELECT count(*) FROM parts))
+  FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid, t
+ WHERE i.indrelid = t.oid
+   AND (NOT i.indisvalid
+        OR (SELECT count(*) FROM pg_inherits h WHERE h.inhparent = i.indexrelid) <> (SELECT count(*) FROM parts))
+UNION ALL
+SELECT 'capture trigger chunks_copy_capture is still on chunks: an interrupted move; rerun dbops migrate down partition (or up)'
+  FROM pg_trigger g, t WHERE g.tgrelid = t.oid AND g.tgname = 'chunks_copy_capture'
+UNION ALL
+SELECT format('%s exists: an interrupted move left it; rerun dbops migrate down partition (or up)', n)
+  FROM unnest(ARRAY['chunks_hash', 'chunks_list', 'chunks_copy_changes']) n
+ WHERE to_regclass(format('%I.%I', $1::text, n)) IS NOT NULL`;
+
+/** Partitions of chunks that are not chunks_part_00..99, e.g. a DEFAULT one. */
+const OTHER_PARTITIONS = `
+SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = to_regclass(format('%I.chunks', $1::text)) AND c.relname !~ '^chunks_part_[0-9]{2}$'
+ ORDER BY 1`;
+
+/** The 100-LIST chunks table, its keys, indexes, functions and the monitoring objects, as installed. */
+export default customCheck({
+  id: 'partition.schema',
+  title:
+    'chunks LIST (partition_key) into chunks_part_00..99 (bounds 0..99, no other partition holding rows), keys, foreign keys, every per-partition index present, valid and attached, key function, monitoring objects',
+  severity: 'fail',
+  kind: 'schema',
+  hint: 'recreate what is listed, or dbops migrate redo partition --count 4 (moves every row back and forth, rebuilding everything)',
+  async run(ctx) {
+    const problems = await schemaProblems(ctx.client, ctx.schema, ctx.manifests);
+    const { rows } = await ctx.client.query<{ problem: string }>(PARTITION_PROBLEMS, [ctx.schema]);
+    problems.push(...rows.map((r) => r.problem));
+    const others = await ctx.client.query<{ name: string }>(OTHER_PARTITIONS, [ctx.schema]);
+    for (const { name } of others.rows) {
+      const held = await ctx.client.query<{ rows: boolean }>(
+        `SELECT EXISTS (SELECT 1 FROM ${quoteQualified(ctx.schema, name)}) AS rows`,
+      );
+      if (held.rows[0]?.rows)
+        problems.push(`partition ${name} is not one of chunks_part_00..99 and holds rows`);
+    }
+    return { count: problems.length, sample: problems.slice(0, Math.max(ctx.sampleSize, 10)) };
+  },
+});
