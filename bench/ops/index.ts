@@ -1,5 +1,6 @@
 import type { BenchFamily } from '../lib/types.js';
 import lookup from './lookup.js';
+import partition from './partition.js';
 
 /**
  * Every family the bench can run, by name, in run order. A family adds its module
@@ -7,4 +8,5 @@ import lookup from './lookup.js';
  */
 export const BENCH_FAMILIES: Record<string, BenchFamily> = {
   lookup,
+  partition,
 };

@@ -1,0 +1,179 @@
+/**
+ * The partition family's operations: the migration's bulk copy (0002, into the unindexed
+ * staging table), `check consistency partition` and `resync chunking-stats`, each against the
+ * best hand-written SQL (./partition/baselines.ts). The online move as a whole, with a writer,
+ * is measured by bench/online-partition.ts.
+ *
+ * Data: `rows` chunks over rows/4000 collections of uneven sizes (createSeededSemantik).
+ */
+import { createSeededSemantik } from '../../src/fixtures/semantik.js';
+import { KEY_CHECK_DEFINITION } from '../../src/partition/key.js';
+import { runDbops } from '../lib/cli.js';
+import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
+import { CHECK_SQL, COPY_EXACT_SQL, COPY_SQL, RESYNC_SQL } from './partition/baselines.js';
+
+const partition: BenchFamily = {
+  name: 'partition',
+  rowsLabel: 'chunks',
+  async prepare(ctx) {
+    const collections = Math.max(20, Math.round(ctx.rows / 4000));
+    ctx.log(`partition: seeding ${ctx.rows} chunks over ${collections} collections`);
+    await createSeededSemantik(ctx.client, { collections, chunks: ctx.rows });
+    await ctx.client.query('VACUUM ANALYZE');
+    return [copy(ctx.rows), check(ctx.rows), resync(collections)];
+  },
+};
+export default partition;
+
+/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
+async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
+  const run = await runDbops(args, ctx.db.url);
+  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+}
+
+async function applied(ctx: BenchContext, name: string): Promise<boolean> {
+  const { rows } = await ctx.client.query(
+    `SELECT 1 FROM dbops.migrations_partition WHERE name = $1`,
+    [name],
+  );
+  return rows.length > 0;
+}
+
+/** chunks_list empty and the copy cursor at the start, 0001 applied and nothing after it. */
+async function emptyStaging(ctx: BenchContext): Promise<void> {
+  if (await applied(ctx, '0002_copy_rows')) {
+    await dbops(ctx, 'migrate', 'down', 'partition', '--to', '0001');
+  }
+  await ctx.client.query('TRUNCATE public.chunks_list');
+}
+
+function copy(rows: number): BenchOperation {
+  return {
+    id: 'partition.copy',
+    title:
+      'migrate up partition: 0002 copy into chunks_list (0001 applied) vs one INSERT ... SELECT',
+    units: { count: rows, label: 'chunks' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['migrate', 'up', 'partition', '--to', '0002', '--format', 'json'],
+    },
+    baseline: { kind: 'sql', sql: COPY_SQL },
+    async setup(ctx) {
+      await dbops(ctx, 'migrate', 'up', 'partition', '--to', '0001');
+    },
+    reset: emptyStaging,
+    async verify(ctx, side) {
+      const { rows: r } = await ctx.client.query(COPY_EXACT_SQL);
+      if (!r[0].exact) throw new Error(`copy (${side}): chunks_list differs from chunks`);
+    },
+  };
+}
+
+/**
+ * Drift for the check: the key CHECK dropped, 50 chunks moved under a wrong key, 20 copied
+ * under a wrong key (duplicates, also misrouted), token counts changed in 5 collections (stale
+ * stats). The expected counts are the baseline's, checked against the drift made.
+ */
+function check(rows: number): BenchOperation {
+  let expected: Record<string, number>;
+  return {
+    id: 'partition.check',
+    title: 'check consistency partition (3 checks) vs one counting query',
+    units: { count: rows, label: 'chunks' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['check', 'consistency', 'partition', '--format', 'json'],
+      okCodes: [1],
+    },
+    baseline: { kind: 'sql', sql: CHECK_SQL },
+    async setup(ctx) {
+      await emptyStaging(ctx);
+      await dbops(ctx, 'migrate', 'up', 'partition');
+      const c = ctx.client;
+      await c.query('ALTER TABLE public.chunks DROP CONSTRAINT chunks_partition_key_check');
+      await c.query(
+        `UPDATE public.chunks SET partition_key = (partition_key + 1) % 100
+          WHERE id IN (SELECT id FROM public.chunks ORDER BY id LIMIT 50)`,
+      );
+      await c.query(
+        `INSERT INTO public.chunks (id, collection_id, document_id, chunk_index, content, partition_key)
+         SELECT 'copy-' || id, collection_id, document_id, chunk_index, content, (partition_key + 1) % 100
+           FROM public.chunks ORDER BY id DESC LIMIT 20`,
+      );
+      await c.query(
+        `UPDATE public.chunks SET token_count = coalesce(token_count, 0) + 1
+          WHERE collection_id IN (SELECT id FROM public.collections ORDER BY id LIMIT 5)`,
+      );
+      await c.query('VACUUM ANALYZE public.chunks');
+      expected = (await c.query(CHECK_SQL)).rows[0];
+      if (expected.misrouted !== 70 || expected.duplicates !== 20) {
+        throw new Error(
+          `check drift: ${JSON.stringify(expected)}, expected 70 misrouted, 20 duplicates`,
+        );
+      }
+    },
+    async verify(_ctx, side, output) {
+      const got: Record<string, number> =
+        side === 'baseline'
+          ? (output.rows![0] as Record<string, number>)
+          : Object.fromEntries(
+              (
+                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
+              ).checks.map((i) => [i.id.replace('partition.', ''), i.count]),
+            );
+      for (const [kind, n] of Object.entries(expected)) {
+        if (got[kind] !== n)
+          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
+      }
+    },
+  };
+}
+
+/** Before every run, the stats of (up to) 10 collections go stale; the refresh must bring all back. */
+function resync(collections: number): BenchOperation {
+  let stale: string[] = [];
+  return {
+    id: 'partition.resync',
+    title: 'resync chunking-stats vs REFRESH MATERIALIZED VIEW CONCURRENTLY',
+    units: { count: collections, label: 'collections' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'chunking-stats', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_SQL },
+    async setup(ctx) {
+      // Undo the check's drift, so the keys are whole again.
+      await ctx.client.query(`DELETE FROM public.chunks WHERE id LIKE 'copy-%'`);
+      await ctx.client.query(
+        `UPDATE public.chunks SET partition_key = chunk_partition_key(collection_id)
+          WHERE partition_key <> chunk_partition_key(collection_id)`,
+      );
+      await ctx.client.query(`ALTER TABLE public.chunks ADD ${KEY_CHECK_DEFINITION}`);
+      const { rows } = await ctx.client.query(
+        'SELECT collection_id AS id FROM public.chunks GROUP BY 1 ORDER BY 1 LIMIT 10',
+      );
+      stale = rows.map((r) => r.id);
+    },
+    async reset(ctx) {
+      await ctx.client.query(
+        `UPDATE public.chunks SET token_count = coalesce(token_count, 0) + 1
+          WHERE collection_id = ANY ($1)`,
+        [stale],
+      );
+    },
+    async verify(ctx, side, output) {
+      const { rows } = await ctx.client.query(CHECK_SQL);
+      if (rows[0]['chunking-stats'] !== 0) {
+        throw new Error(`resync (${side}): ${rows[0]['chunking-stats']} collections still stale`);
+      }
+      if (side === 'subject') {
+        const numbers = (
+          JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] }
+        ).targets[0]!.numbers;
+        if (numbers.updated !== stale.length) {
+          throw new Error(`resync: updated ${numbers.updated}, expected ${stale.length}`);
+        }
+      }
+    },
+  };
+}
