@@ -30,7 +30,7 @@ import {
   KEY_REQUIRED_BODY,
 } from '../../src/partition/key.js';
 import { createStagingSql, HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
-import { inTransaction } from '../../src/partition/sql.js';
+import { inTransaction, planText } from '../../src/partition/sql.js';
 
 export const installs: SchemaManifest = {
   columns: [{ table: 'chunks', columns: ['partition_key'] }],
@@ -70,7 +70,7 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
     DROP_KEY_OBJECTS,
   ];
   if (ctx.dryRun) {
-    pgm.sql([dropStaging, 'BEGIN', ...release, 'COMMIT'].join(';\n'));
+    pgm.sql(planText([dropStaging, 'BEGIN', ...release, 'COMMIT']));
     return;
   }
   await pgm.db.query(dropStaging);

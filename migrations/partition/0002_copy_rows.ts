@@ -12,7 +12,7 @@ import { stripStaging } from '../../src/partition/build.js';
 import { CHANGES_TABLE, resetProgressSql } from '../../src/partition/capture.js';
 import { copyPlanSql, copyRows } from '../../src/partition/copy.js';
 import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
-import { inTransaction } from '../../src/partition/sql.js';
+import { inTransaction, planText } from '../../src/partition/sql.js';
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
@@ -32,7 +32,7 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
     `DELETE FROM ${CHANGES_TABLE}`,
   ];
   if (ctx.dryRun) {
-    pgm.sql(reset.join(';\n'));
+    pgm.sql(planText(reset));
     return;
   }
   await stripStaging(pgm.db, ctx, LIST_LAYOUT);

@@ -12,13 +12,14 @@ import type { MigrationContext } from '../../src/migrate/context.js';
 import { completeStaging, dedupeSql, stripStaging } from '../../src/partition/build.js';
 import { CATCH_UP_SQL } from '../../src/partition/catchUp.js';
 import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
+import { planText } from '../../src/partition/sql.js';
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
   if (ctx.dryRun) {
     const ix = LIST_LAYOUT.indexes[2]!;
     pgm.sql(
-      [
+      planText([
         dedupeSql(LIST_LAYOUT),
         '-- for each of the 6 indexes (primary key, unique key, 4 seed indexes):',
         `CREATE INDEX ${ix.staging} ON ONLY ${LIST_LAYOUT.staging} ${ix.columns}`,
@@ -32,7 +33,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
         'ALTER TABLE chunks_part_00 VALIDATE CONSTRAINT chunks_document_id_fkey',
         `ALTER TABLE ${LIST_LAYOUT.staging} ADD CONSTRAINT chunks_document_id_fkey FOREIGN KEY (document_id) REFERENCES documents (id) ON DELETE CASCADE`,
         `ANALYZE ${LIST_LAYOUT.staging}`,
-      ].join(';\n'),
+      ]),
     );
     return;
   }

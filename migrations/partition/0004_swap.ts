@@ -22,6 +22,7 @@ import {
   renameSql,
 } from '../../src/partition/layouts.js';
 import { moveBackToHash, swapToList } from '../../src/partition/move.js';
+import { planText } from '../../src/partition/sql.js';
 import { summarySql } from '../../src/partition/verify.js';
 
 export const installs: SchemaManifest = {
@@ -37,7 +38,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   pgm.noTransaction();
   if (ctx.dryRun) {
     pgm.sql(
-      [
+      planText([
         `-- catch up ${LIST_LAYOUT.staging} in committed batches of ${ctx.batchSize} keys`,
         CATCH_UP_SQL,
         '-- verify at one snapshot: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
@@ -52,7 +53,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
         ...renameSql(LIST_LAYOUT, 'live').slice(0, 1),
         'COMMIT',
         'DROP TABLE IF EXISTS chunks_hash',
-      ].join(';\n'),
+      ]),
     );
     return;
   }
@@ -63,12 +64,12 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
   pgm.noTransaction();
   if (ctx.dryRun) {
     pgm.sql(
-      [
+      planText([
         '-- create chunks_hash (16 HASH partitions), capture changes on chunks, then copy:',
         copyPlanSql(LIST_LAYOUT, HASH_LAYOUT, ctx.batchSize),
         '-- build its keys, indexes and foreign keys per partition, catch up, verify, swap back',
         ...renameSql(LIST_LAYOUT, 'staging').slice(0, 1),
-      ].join(';\n'),
+      ]),
     );
     return;
   }

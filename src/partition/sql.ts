@@ -66,3 +66,9 @@ export async function liveLayoutKind(sql: Sql): Promise<'list' | 'hash' | undefi
   if (row?.strategy === 'h') return 'hash';
   return undefined;
 }
+
+/** For --dry-run: statements and `--` comment lines as one script (a semicolon after statements only). */
+export function planText(parts: string[]): string {
+  const endsInComment = (p: string) => p.trimEnd().split('\n').at(-1)!.trimStart().startsWith('--');
+  return parts.map((p) => (endsInComment(p) ? p : `${p.trimEnd()};`)).join('\n');
+}
