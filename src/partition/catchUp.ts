@@ -1,4 +1,4 @@
-import { isPgError } from '../errors.js';
+import { InterruptedError, isPgError } from '../errors.js';
 import type { MigrationContext } from '../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
 import { BASE_COLUMN_NAMES, copyColumns, type Layout, LIVE_TABLE } from './layouts.js';
@@ -108,7 +108,10 @@ const RETRYABLE = new Set(['23503', '40P01']);
 /**
  * Catch-up batches, each its own transaction, until a batch finds fewer than batchSize changes:
  * then every change committed before that batch started has been applied. Writers keep writing,
- * so a few newer changes may remain (the swap applies those under its lock).
+ * so a few newer changes may remain (the swap applies those under its lock). This converges only
+ * while the catch-up outpaces the writers (measured ~4,400 changed keys/s on 2 cores, against a
+ * writer adding 1,400 rows/s); a faster sustained write rate keeps it going, with progress on
+ * stderr, until the writes slow down or the operator interrupts it.
  */
 export async function drainChanges(
   sql: Sql,
@@ -120,6 +123,7 @@ export async function drainChanges(
   ctx.progress.start(`catch up ${staging.staging} with changes (keys)`, Number(pending.n));
   let applied = 0;
   for (;;) {
+    if (ctx.signal.aborted) throw new InterruptedError('interrupted while catching up');
     const taken = await withRetry(() =>
       inTransaction(sql, () => catchUpBatch(sql, live, staging, ctx.batchSize)),
     );
