@@ -3,6 +3,7 @@ import type { FamilyName } from '../families/names.js';
 import { beckettBaseSchemaSql, seedBeckett } from '../fixtures/beckett.js';
 import { insertNovaMessages, novaBaseSchemaSql, seedNova } from '../fixtures/nova.js';
 import { insertQueenMessages, queenBaseSchemaSql, seedQueen } from '../fixtures/queen.js';
+import { createSeededSemantik } from '../fixtures/semantik.js';
 
 /** How the demo builds one family's base schema with data, and how it breaks its derived data. */
 export interface DemoFamily {
@@ -88,5 +89,37 @@ const checkpoint: DemoFamily = {
   },
 };
 
+const partition: DemoFamily = {
+  family: 'partition',
+  async setup(client, rows) {
+    const collections = Math.max(100, Math.round(rows / 4));
+    await createSeededSemantik(client, {
+      collections,
+      chunks: rows,
+      chunksPerDocument: 4,
+      evenCollections: true,
+    });
+    return `partition: Semantik schema, chunks in 16 HASH partitions: ${rows} chunks spread over ${collections} collections`;
+  },
+  async drift(client) {
+    // New chunks after the last refresh of the materialized statistics (nothing refreshes it
+    // on write): collection_chunking_stats is stale.
+    const { rowCount } = await client.query(
+      `INSERT INTO chunks (id, collection_id, partition_key, document_id, chunk_index, content, created_at)
+       SELECT md5('late-' || c.id)::uuid::text, c.collection_id, chunk_partition_key(c.collection_id),
+              c.document_id, c.chunk_index + 1000000, c.content, now()
+         FROM chunks c ORDER BY c.id LIMIT 200`,
+    );
+    return `partition: ${rowCount} chunks written after collection_chunking_stats was last refreshed`;
+  },
+};
+
+/**
+ * Skew thresholds for the demo's data: a few thousand collections hashed into 100 partitions put
+ * only tens of collections in each, so max/avg sits around 1.4-1.7 however even the collections
+ * are. Production defaults (1.1 / 1.2) assume far more collections per partition.
+ */
+export const DEMO_SKEW = { warn: 2, fail: 3 };
+
 /** Families the demo tours, in registry order. */
-export const DEMO_FAMILIES: DemoFamily[] = [lookup, checkpoint, sequence];
+export const DEMO_FAMILIES: DemoFamily[] = [lookup, partition, checkpoint, sequence];

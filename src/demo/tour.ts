@@ -15,7 +15,7 @@ import type { Report } from '../report/types.js';
 import { exitCodeFor } from '../report/types.js';
 import { allTargets } from '../resync/registry.js';
 import { runResync } from '../resync/run.js';
-import { DEMO_FAMILIES } from './families.js';
+import { DEMO_FAMILIES, DEMO_SKEW } from './families.js';
 
 /** Where the tour sends what it has to say; the CLI renders it. */
 export interface TourOutput {
@@ -40,7 +40,8 @@ export interface TourDeps {
  * again, migrate status. Throws when a step did not behave as a healthy dbops should.
  */
 export async function runTour(deps: TourDeps, rows: number): Promise<void> {
-  const { client, config, out } = deps;
+  const { client, out } = deps;
+  const config = { ...deps.config, skew: { ...deps.config.skew, ...DEMO_SKEW } };
   const families = DEMO_FAMILIES.map((f) => f.family);
   const targets = namedTargets(families, config);
 
@@ -82,7 +83,8 @@ export async function runTour(deps: TourDeps, rows: number): Promise<void> {
     return code;
   };
   const healthy = await check('3. dbops check all', [
-    'Every derived table against its sources, the catalog against what each migration installed, and partition skew.',
+    'Every derived table against its sources, the catalog against what each migration installed, and partition skew',
+    `(skew thresholds for this small data set: warn ${DEMO_SKEW.warn}, fail ${DEMO_SKEW.fail}; production defaults ${deps.config.skew.warn} / ${deps.config.skew.fail}).`,
   ]);
 
   const drifted: string[] = [];
