@@ -27,18 +27,14 @@ import {
 import type { BenchContext, BenchFamily, BenchOperation } from './lib/types.js';
 import { BENCH_FAMILIES } from './ops/index.js';
 
-const { values } = parseArgs({
-  options: {
-    rows: { type: 'string', default: '1000000' },
-    family: { type: 'string', multiple: true },
-    reps: { type: 'string', default: '3' },
-    'memory-rows': { type: 'string' },
-    out: {
-      type: 'string',
-      default: fileURLToPath(new URL('../../bench/results', import.meta.url)),
-    },
-  },
-});
+const USAGE = `usage: node dist/bench/run.js [--rows 1000000] [--family <name>]... [--reps 3]
+                              [--memory-rows <rows/10>] [--out bench/results]
+families: ${Object.keys(BENCH_FAMILIES).join(', ')}`;
+const { values } = parseCommandLine();
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
+}
 const rows = positiveInt('--rows', values.rows);
 const reps = positiveInt('--reps', values.reps);
 const memoryRows =
@@ -208,6 +204,27 @@ function positiveInt(flag: string, value: string | undefined, min = 1): number {
   if (!Number.isSafeInteger(n) || n < min)
     fail(`${flag} ${value}: expected a whole number >= ${min}`);
   return n;
+}
+
+/** The flags, or exit 2 with the usage on an unknown flag or a missing value. */
+function parseCommandLine() {
+  try {
+    return parseArgs({
+      options: {
+        help: { type: 'boolean', short: 'h' },
+        rows: { type: 'string', default: '1000000' },
+        family: { type: 'string', multiple: true },
+        reps: { type: 'string', default: '3' },
+        'memory-rows': { type: 'string' },
+        out: {
+          type: 'string',
+          default: fileURLToPath(new URL('../../bench/results', import.meta.url)),
+        },
+      },
+    });
+  } catch (error) {
+    return fail(`${(error as Error).message}\n${USAGE}`);
+  }
 }
 
 /** Exit 2: bad usage; exit 1: an operation failed or did not do its job. */
