@@ -56,7 +56,8 @@ export const RATIO_DEFINITION =
   'ratio = (dbops wall time - CLI start-up) / baseline for dbops commands, start-up being the ' +
   'median `dbops --version` time sampled right before each dbops run of that operation (column ' +
   '"start-up"; a fixed per-process cost, not per row; raw keeps it); subject / baseline for ' +
-  'SQL-vs-SQL rows. Times are medians; the baseline runs on an open connection.';
+  'SQL-vs-SQL rows. Times are medians; SQL runs in a fresh session (connect included), as ' +
+  '`psql -c` would: a new backend pays first-touch costs a warm one does not.';
 
 const ms = (x: number) => (x >= 100 ? Math.round(x).toString() : x.toFixed(1));
 const mb = (kb: number | undefined) => (kb === undefined ? '-' : (kb / 1024).toFixed(0));

@@ -27,7 +27,8 @@ export interface CliSide {
 }
 
 /**
- * SQL on the bench's connection, autocommitted, `repeat` times (default once), timed as a whole.
+ * SQL in a fresh session (connect included), autocommitted, `repeat` times (default once),
+ * timed as a whole.
  * `sql` is plain SQL a reader can paste into psql; `params` supplies $n values per execution
  * (the reader's equivalent is described in `paramsNote`).
  */
