@@ -1,3 +1,4 @@
+import type pg from 'pg';
 import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../types.js';
 
 /**
@@ -8,11 +9,12 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../types.js';
  *
  * Safe with live writers, under the family's discipline that hot rows are only written by a
  * session holding their checkpoint's row lock. Each batch is one transaction over a range of
- * checkpoint ids, the next `batchSize` checkpoints (the last range is open-ended, so hot rows
- * past the last checkpoint are covered too):
+ * `batchSize` ids, starting at the next id present in checkpoints or either hot table (so gaps
+ * in the ids cost nothing, and hot rows whose checkpoint is gone are in some range too):
  * 1. RANGE sets the transaction's lock_timeout to half of deadlock_timeout (so against a writer
  *    that takes checkpoints out of id order the batch always gives up first, the runner retries
- *    it, and the application is never the deadlock victim) and finds the range's upper bound.
+ *    it, and the application is never the deadlock victim) and finds where the range starts
+ *    (three index probes; nothing found: done).
  * 2. DIFF_AND_LOCK compares the range's checkpoints with both hot tables in one full join (a
  *    set-based pass, no per-row probes) and locks FOR SHARE, in id order, only the checkpoints
  *    whose hot rows differ. A writer of one of them waits for this batch; one that commits
@@ -25,24 +27,45 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../types.js';
  *    triggers disabled) have nothing to lock and are deleted here too.
  */
 
-/** Lock timeout for the batch (see step 1) and the range's last checkpoint id (NULL: open-ended). */
-const RANGE = `
-SELECT set_config('lock_timeout', least(nullif(l.setting::int, 0), greatest(d.setting::int / 2, 10)) || 'ms', true),
-       (SELECT id FROM checkpoints
-         WHERE id > coalesce($1::bigint, -9223372036854775808)
-         ORDER BY id OFFSET $2::int - 1 LIMIT 1)::text AS high
+/** Half of deadlock_timeout (see step 1), or the session's lock_timeout if lower, in ms. */
+const BATCH_LOCK_TIMEOUT = `
+SELECT least(nullif(l.setting::int, 0), greatest(d.setting::int / 2, 10)) || 'ms' AS timeout
   FROM pg_settings l, pg_settings d
  WHERE l.name = 'lock_timeout' AND d.name = 'deadlock_timeout'`;
 
+/** Per session: reading pg_settings costs a few ms, once per batch was ~10% of a resync. */
+const lockTimeouts = new WeakMap<pg.ClientBase, Promise<string>>();
+
+function batchLockTimeout(client: pg.ClientBase): Promise<string> {
+  let timeout = lockTimeouts.get(client);
+  if (!timeout) {
+    timeout = client
+      .query<{ timeout: string }>(BATCH_LOCK_TIMEOUT)
+      .then(({ rows }) => rows[0]!.timeout);
+    lockTimeouts.set(client, timeout);
+  }
+  return timeout;
+}
+
 /**
- * Checkpoints in ($1, $2] counted, and the ids of the range whose hot rows differ from the rule,
- * their checkpoints locked. The rule is checkpoint_is_ready(c), inlined by the planner (a SQL
+ * Sets the batch's lock timeout $2 (see step 1); finds the smallest id after the cursor $1 in any
+ * of the three tables (NULL: done) and checkpoints' id bounds, for progress, which counts ids.
+ */
+const RANGE = `
+SELECT set_config('lock_timeout', $2, true),
+       least((SELECT min(id) FROM checkpoints WHERE id > $1::bigint),
+             (SELECT min(id) FROM checkpoints_ready WHERE id > $1::bigint),
+             (SELECT min(id) FROM checkpoints_reserved WHERE id > $1::bigint))::text AS first,
+       (SELECT min(id) FROM checkpoints)::text AS low,
+       (SELECT max(id) FROM checkpoints)::text AS high`;
+
+/**
+ * The ids in ($1, $2] whose hot rows differ from the rule, their checkpoints locked. The rule is checkpoint_is_ready(c), inlined by the planner (a SQL
  * function without SET clauses), so it costs no function call per row.
  */
 const DIFF_AND_LOCK = `
 WITH diff AS MATERIALIZED (
-  SELECT count(cp.id)::int AS keys,
-         coalesce(array_agg(coalesce(cp.id, r.id, v.id) ORDER BY coalesce(cp.id, r.id, v.id))
+  SELECT coalesce(array_agg(coalesce(cp.id, r.id, v.id) ORDER BY coalesce(cp.id, r.id, v.id))
            FILTER (WHERE r.process_at IS DISTINCT FROM (CASE WHEN cp.ready THEN cp.process_at END)
                       OR v.reserved_until IS DISTINCT FROM cp.reserved_until), '{}') AS ids
     FROM (SELECT c.id, c.process_at, c.reserved_until, checkpoint_is_ready(c) AS ready
@@ -57,7 +80,7 @@ WITH diff AS MATERIALIZED (
    ORDER BY c.id
      FOR SHARE OF c
 )
-SELECT keys, ids, (SELECT count(*) FROM locked)::int AS locked FROM diff`;
+SELECT ids, (SELECT count(*) FROM locked)::int AS locked FROM diff`;
 
 /**
  * Repairs the hot rows of the ids $1 with a fresh snapshot: upserts what the rule wants, deletes
@@ -97,8 +120,7 @@ SELECT (SELECT count(*) FILTER (WHERE inserted) FROM upserted)::int AS inserted,
        (SELECT count(*) FILTER (WHERE NOT inserted) FROM upserted)::int AS updated,
        ((SELECT count(*) FROM ready_deleted) + (SELECT count(*) FROM reserved_deleted))::int AS deleted`;
 
-const MIN_ID = '-9223372036854775808';
-const MAX_ID = '9223372036854775807';
+const MIN_ID = -9223372036854775808n;
 
 /** What a run would do, read-only: per hot row, classified as the batches would. */
 const COUNT_DRIFT = `
@@ -126,11 +148,12 @@ export const checkpointsTarget: ResyncTarget = {
   title: 'beckett.checkpoints_ready / checkpoints_reserved from beckett.checkpoints',
   defaultBatchSize: 50_000,
 
+  /** Ids from the first checkpoint to the last (progress counts ids; no count(*) scan). */
   async totalKeys(client) {
-    const { rows } = await client.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM checkpoints',
+    const { rows } = await client.query<{ n: string | null }>(
+      'SELECT (max(id) - min(id) + 1)::text AS n FROM checkpoints',
     );
-    return rows[0]?.n ?? 0;
+    return Number(rows[0]?.n ?? 0);
   },
 
   async countDrift(client): Promise<ResyncCounts> {
@@ -139,17 +162,35 @@ export const checkpointsTarget: ResyncTarget = {
   },
 
   async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
-    const range = await client.query<{ high: string | null }>(RANGE, [cursor, batchSize]);
-    const high = range.rows[0]!.high;
-    const diff = await client.query<{ keys: number; ids: string[] }>(DIFF_AND_LOCK, [
-      cursor ?? MIN_ID,
-      high ?? MAX_ID,
+    const range = await client.query<{
+      first: string | null;
+      low: string | null;
+      high: string | null;
+    }>(RANGE, [cursor ?? MIN_ID.toString(), await batchLockTimeout(client)]);
+    const { first, low, high } = range.rows[0]!;
+    if (first === null) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
+    const from = BigInt(first) - 1n;
+    const to = from + BigInt(batchSize);
+    const diff = await client.query<{ ids: string[] }>(DIFF_AND_LOCK, [
+      from.toString(),
+      to.toString(),
     ]);
-    const { keys, ids } = diff.rows[0]!;
+    const ids = diff.rows[0]!.ids;
     const counts =
       ids.length === 0
         ? { inserted: 0, updated: 0, deleted: 0 }
         : (await client.query<ResyncCounts>(REPAIR, [ids])).rows[0]!;
-    return { next: high, keys, ...counts };
+    return { next: to.toString(), keys: idsCovered(cursor, to, low, high), ...counts };
   },
 };
+
+/**
+ * Checkpoint ids from the cursor (or the first checkpoint) to `to`, capped at the last
+ * checkpoint: what a batch adds to the progress, whose total is max(id) - min(id) + 1.
+ */
+function idsCovered(cursor: string | null, to: bigint, low: string | null, high: string | null) {
+  if (low === null || high === null) return 0;
+  const start = cursor === null ? BigInt(low) - 1n : BigInt(cursor);
+  const end = to < BigInt(high) ? to : BigInt(high);
+  return end > start ? Number(end - start) : 0;
+}
