@@ -10,7 +10,9 @@ export type CheckpointFinding =
   | 'expired';
 
 /**
- * Every checkpoint finding in one pass: checkpoints (with the rule checkpoint_is_ready, inlined)
+ * Every checkpoint finding in one pass: candidate checkpoints (process_at or reserved_until set;
+ * no other checkpoint can be ready, reserved or expired, and a hot row of one finds no partner
+ * here, as a hot row whose checkpoint is gone does) with the rule checkpoint_is_ready (inlined),
  * full-joined with both hot tables by id. As six separate queries the checks scanned checkpoints
  * four times and probed the hot tables per checkpoint (~6x the cost of one counting query); the
  * checks share this result instead. Definitions (key = checkpoint id):
@@ -35,7 +37,8 @@ WITH pairs AS (
          r.id IS NOT NULL AND v.id IS NOT NULL AS in_both,
          c.reserved_until <= now() AS expired
     FROM (SELECT c.id, c.process_at, c.reserved_until, checkpoint_is_ready(c) AS ready
-            FROM checkpoints c) c
+            FROM checkpoints c
+           WHERE c.process_at IS NOT NULL OR c.reserved_until IS NOT NULL) c
     FULL JOIN checkpoints_ready r ON r.id = c.id
     FULL JOIN checkpoints_reserved v ON v.id = coalesce(c.id, r.id)
 ), offending AS (
