@@ -15,12 +15,13 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../types.js';
  *    that takes checkpoints out of id order the batch always gives up first, the runner retries
  *    it, and the application is never the deadlock victim) and finds where the range starts
  *    (three index probes; nothing found: done).
- * 2. DIFF_AND_LOCK compares the range's checkpoints with both hot tables in one full join (a
- *    set-based pass, no per-row probes) and locks FOR SHARE, in id order, only the checkpoints
- *    whose hot rows differ. A writer of one of them waits for this batch; one that commits
+ * 2. DIFF_AND_LOCK compares the range's candidate checkpoints with both hot tables in one full
+ *    join (a set-based pass, no per-row probes) and locks FOR SHARE, in id order, only the
+ *    checkpoints whose hot rows differ. A writer of one of them waits for this batch; one that commits
  *    first is waited for. A checkpoint that matched at this statement's snapshot is neither
  *    locked nor written: every committed state of it since is its writers' triggers' doing
- *    (a writer's checkpoint row and hot rows commit together), so it is right.
+ *    (the trigger writes both hot rows from the final row alone, and a writer's checkpoint row
+ *    and hot rows commit together), so it is right.
  * 3. REPAIR runs with a fresh snapshot taken after the locks, so it sees the committed state of
  *    every locked checkpoint and every hot row its writers' triggers wrote; it writes only rows
  *    that still differ. Hot rows whose checkpoint is gone (possible only with the foreign keys'
