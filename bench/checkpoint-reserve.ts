@@ -14,53 +14,26 @@ import type pg from 'pg';
 import { beckettBaseSchemaSql, seedBeckett } from '../src/fixtures/beckett.js';
 import { runDbops } from './lib/cli.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/db.js';
+import {
+  HOT_RESERVE_SQL,
+  SINGLE_TABLE_INDEX_SQL,
+  SINGLE_TABLE_RESERVE_SQL,
+} from './ops/checkpoint/baselines.js';
+import {
+  dueIds,
+  type ReservationStats,
+  reservationStats,
+  reserveConcurrently,
+  UNDO_RESERVATIONS_SQL,
+} from './ops/checkpoint/reserve.js';
 
 const checkpoints = Number(process.argv[2] ?? 200_000);
 const readyShare = Number(process.argv[3] ?? 0.1);
 const seconds = Number(process.argv[4] ?? 10);
 const rounds = Number(process.argv[5] ?? 3);
 const workers = Number(process.argv[6] ?? 8);
-const GROUP = 'group-1';
-/** Bench reservations last a week; seeded in-flight ones end within 25 hours. */
-const RESERVE_FOR = '7 days';
 
-const BASELINE_RESERVE = `
-UPDATE beckett.checkpoints c
-   SET reserved_until = now() + $2::interval
- WHERE c.id = (SELECT c2.id
-                 FROM beckett.checkpoints c2
-                 JOIN beckett.subscriptions s ON s.id = c2.subscription_id
-                 JOIN beckett.subscription_groups g ON g.id = s.subscription_group_id
-                WHERE g.name = $1 AND s.status IN ('active', 'replay')
-                  AND c2.process_at <= now() AND c2.reserved_until IS NULL
-                ORDER BY c2.process_at
-                LIMIT 1
-                  FOR UPDATE OF c2 SKIP LOCKED)
-RETURNING c.id`;
-
-/** Lets the single-table query walk due rows in process_at order instead of sorting them all. */
-const SINGLE_TABLE_INDEX = `CREATE INDEX ix_checkpoints_due ON beckett.checkpoints (process_at)
-  WHERE process_at IS NOT NULL AND reserved_until IS NULL`;
-
-const HOT_RESERVE = 'SELECT id FROM beckett.checkpoint_reserve_next($1, $2::interval)';
-
-/** Due and unreserved in the group's active subscriptions: what a drain must take, each once. */
-const DUE = `
-SELECT c.id FROM beckett.checkpoints c
-  JOIN beckett.subscriptions s ON s.id = c.subscription_id
-  JOIN beckett.subscription_groups g ON g.id = s.subscription_group_id
- WHERE g.name = $1 AND s.status IN ('active', 'replay')
-   AND c.process_at <= now() AND c.reserved_until IS NULL`;
-
-/** Undo a round: through the trigger when the family is applied, so ready rows come back. */
-const RESET = `UPDATE beckett.checkpoints SET reserved_until = NULL WHERE reserved_until > now() + interval '3 days'`;
-
-interface Round {
-  reservations: number;
-  doubles: number;
-  notDue: number;
-  perSecond: number;
-}
+type Round = ReservationStats;
 
 /** `clients` reserve as fast as they can for `seconds`; then the round's reservations are undone. */
 async function round(
@@ -69,28 +42,12 @@ async function round(
   reserveSql: string,
   due: Set<string>,
 ): Promise<Round> {
-  const ids: string[] = [];
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  await Promise.all(
-    clients.map(async (c) => {
-      while (performance.now() < deadline) {
-        const { rows } = await c.query(reserveSql, [GROUP, RESERVE_FOR]);
-        if (rows[0]) ids.push(String(rows[0].id));
-      }
-    }),
-  );
-  const ms = performance.now() - started;
-  await db.client.query(RESET);
+  const run = await reserveConcurrently(clients, reserveSql, { seconds });
+  await db.client.query(UNDO_RESERVATIONS_SQL);
   await db.client.query('VACUUM ANALYZE beckett.checkpoints');
   if (await hasHotTables(db))
     await db.client.query('VACUUM ANALYZE beckett.checkpoints_ready, beckett.checkpoints_reserved');
-  return {
-    reservations: ids.length,
-    doubles: ids.length - new Set(ids).size,
-    notDue: ids.filter((id) => !due.has(id)).length,
-    perSecond: Math.round(ids.length / (ms / 1000)),
-  };
+  return reservationStats(run, due);
 }
 
 async function hasHotTables(db: BenchDatabase): Promise<boolean> {
@@ -151,29 +108,25 @@ async function contender(
 const contenders: Contender[] = [];
 try {
   // Beckett 0.22 as it is: its reserve query and its indexes on checkpoints.
-  contenders.push(await contender('beckett_0_22', BASELINE_RESERVE, async () => {}));
+  contenders.push(await contender('beckett_0_22', SINGLE_TABLE_RESERVE_SQL, async () => {}));
   // The best single-table shape: the same query with an index that walks due rows in order.
   contenders.push(
-    await contender('single_table_indexed', BASELINE_RESERVE, async (db) => {
-      await db.client.query(SINGLE_TABLE_INDEX);
+    await contender('single_table_indexed', SINGLE_TABLE_RESERVE_SQL, async (db) => {
+      await db.client.query(SINGLE_TABLE_INDEX_SQL);
       await db.client.query('ANALYZE beckett.checkpoints');
     }),
   );
   let migrateUpMs = 0;
   contenders.push(
-    await contender('hot_tables', HOT_RESERVE, async (db) => {
+    await contender('hot_tables', HOT_RESERVE_SQL, async (db) => {
       const up = await runDbops(['migrate', 'up', 'checkpoint'], db.url);
       if (up.code !== 0) throw new Error(`migrate up failed (${up.code}): ${up.stderr}`);
       migrateUpMs = up.ms;
     }),
   );
-  const dueSets = await Promise.all(
-    contenders.map(async (c) =>
-      (await c.db.client.query(DUE, [GROUP])).rows.map((r) => String(r.id)),
-    ),
-  );
-  const due = new Set(dueSets[0]);
-  if (dueSets.some((d) => d.length !== due.size || d.some((id) => !due.has(id))))
+  const dueSets = await Promise.all(contenders.map((c) => dueIds(c.db.client)));
+  const due = dueSets[0]!;
+  if (dueSets.some((d) => d.size !== due.size || [...d].some((id) => !due.has(id))))
     throw new Error('the databases were not seeded identically');
   console.log(
     `seeded 3 x ${checkpoints} checkpoints (${due.size} due); migrate up ${migrateUpMs} ms`,

@@ -24,7 +24,7 @@ import {
   RATIO_DEFINITION,
   renderBench,
 } from './lib/report.js';
-import type { BenchContext, BenchFamily, BenchOperation } from './lib/types.js';
+import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from './lib/types.js';
 import { BENCH_FAMILIES } from './ops/index.js';
 
 const USAGE = `usage: node dist/bench/run.js [--rows 1000000] [--family <name>]... [--reps 3]
@@ -169,6 +169,8 @@ async function timeOperation(
   const net = kind === 'cli' ? subjectMs - startupMs : subjectMs;
   const ratio = net > 0 ? net / baselineMs : null;
   const rss = times.subject.map((r) => r.peakRssKb ?? 0);
+  const stats = (runs: RunOutput[]) =>
+    runs.some((r) => r.stats) ? { statsByRun: runs.map((r) => r.stats ?? {}) } : {};
   return {
     id: op.id,
     family: family.name,
@@ -182,12 +184,16 @@ async function timeOperation(
       command:
         op.subject.kind === 'cli' ? `dbops ${op.subject.args.join(' ')}` : op.subject.sql.trim(),
       ...(kind === 'cli' ? { startupMs, startupRunsMs: times.startupMs } : {}),
+      ...stats(times.subject),
     },
     baseline: {
       ms: baselineMs,
       runsMs: times.baseline.map((r) => r.ms),
       sql: op.baseline.sql.trim(),
-      ...(op.baseline.paramsNote ? { paramsNote: op.baseline.paramsNote } : {}),
+      ...(op.baseline.kind === 'sql' && op.baseline.paramsNote
+        ? { paramsNote: op.baseline.paramsNote }
+        : {}),
+      ...stats(times.baseline),
     },
     ratio,
     rawRatio: subjectMs / baselineMs,

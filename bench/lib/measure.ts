@@ -61,6 +61,7 @@ export async function runSide(ctx: BenchContext, side: Side): Promise<RunOutput>
       ...(run.peakRssKb ? { peakRssKb: run.peakRssKb } : {}),
     };
   }
+  if (side.kind === 'fn') return side.run(ctx);
   return runSql(ctx, side);
 }
 

@@ -7,8 +7,8 @@ export interface OperationResult {
   family: string;
   title: string;
   units: { count: number; label: string };
-  /** cli: dbops as a process (start-up subtracted in `ratio`); sql: SQL vs SQL. */
-  kind: 'cli' | 'sql';
+  /** cli: dbops as a process (start-up subtracted in `ratio`); sql: SQL vs SQL; fn: timed by the family. */
+  kind: 'cli' | 'sql' | 'fn';
   subject: {
     ms: number;
     runsMs: number[];
@@ -17,8 +17,16 @@ export interface OperationResult {
     /** Median `dbops --version` time sampled next to this operation's runs (subtracted). */
     startupMs?: number;
     startupRunsMs?: number[];
+    /** Per-run numbers of an fn side (e.g. reservations/s). */
+    statsByRun?: Record<string, number>[];
   };
-  baseline: { ms: number; runsMs: number[]; sql: string; paramsNote?: string };
+  baseline: {
+    ms: number;
+    runsMs: number[];
+    sql: string;
+    paramsNote?: string;
+    statsByRun?: Record<string, number>[];
+  };
   /** cli: (dbops - start-up) / baseline; sql: subject / baseline. Null when dbops took no longer than its start-up. */
   ratio: number | null;
   /** subject / baseline with nothing subtracted. */
@@ -89,7 +97,7 @@ export function renderBench(result: BenchResult): string {
     table.push([
       op.id,
       `${op.units.count} ${op.units.label}`,
-      `${ms(op.subject.ms)}${op.kind === 'sql' ? ' (sql)' : ''}`,
+      `${ms(op.subject.ms)}${op.kind === 'cli' ? '' : ` (${op.kind})`}`,
       op.subject.startupMs === undefined ? '' : ms(op.subject.startupMs),
       ms(op.baseline.ms),
       op.ratio === null ? 'n/a' : `${op.ratio.toFixed(2)}x`,
@@ -103,6 +111,20 @@ export function renderBench(result: BenchResult): string {
     ]);
   }
   lines.push(table.toString());
+  for (const op of result.operations) {
+    const stats = (runs: Record<string, number>[] | undefined) =>
+      runs
+        ?.map((r) =>
+          Object.entries(r)
+            .map(([k, v]) => `${k} ${v}`)
+            .join(', '),
+        )
+        .join(' | ');
+    if (op.subject.statsByRun || op.baseline.statsByRun)
+      lines.push(
+        `${op.id}: dbops [${stats(op.subject.statsByRun) ?? ''}] baseline [${stats(op.baseline.statsByRun) ?? ''}]`,
+      );
+  }
   const ids = (met: boolean | undefined) =>
     result.operations.filter((op) => op.target !== undefined && op.met === met).map((op) => op.id);
   lines.push(`targets missed: ${ids(false).join(', ') || 'none'}`);

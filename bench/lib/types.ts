@@ -40,7 +40,18 @@ export interface SqlSide {
   paramsNote?: string;
 }
 
-export type Side = CliSide | SqlSide;
+/**
+ * Work the bench cannot express as one CLI run or one statement (e.g. concurrent workers), timed
+ * by `run` itself (untimed preparation and checks stay outside its `ms`). `sql` is what each
+ * execution runs, printed in the report for a reader to paste.
+ */
+export interface FnSide {
+  kind: 'fn';
+  sql: string;
+  run(ctx: BenchContext): Promise<RunOutput>;
+}
+
+export type Side = CliSide | SqlSide | FnSide;
 
 /** What one timed run produced; `verify` inspects it. */
 export interface RunOutput {
@@ -50,6 +61,8 @@ export interface RunOutput {
   stdout?: string;
   /** Rows of the last execution (SQL sides). */
   rows?: Record<string, unknown>[];
+  /** Side-specific numbers (fn sides), e.g. reservations/s; written to the JSON. */
+  stats?: Record<string, number>;
 }
 
 export type SideName = 'subject' | 'baseline';
@@ -64,11 +77,11 @@ export interface BenchOperation {
   target?: number;
   /**
    * How the ratio is read. `cli`: the subject is the dbops CLI, whose fixed start-up cost is
-   * subtracted (reported separately). `sql`: both sides are SQL; plain ratio.
+   * subtracted (reported separately). `sql` / `fn`: plain ratio.
    */
   subject: Side;
-  /** The best hand-written SQL for the same job. */
-  baseline: SqlSide;
+  /** The best hand-written SQL for the same job (`fn`: run by concurrent workers). */
+  baseline: SqlSide | FnSide;
   /** Once, before this operation's first run (untimed): e.g. create the drift to repair. */
   setup?(ctx: BenchContext): Promise<void>;
   /** Brings the database to the same starting state before every timed run (untimed). */

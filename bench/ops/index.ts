@@ -1,4 +1,5 @@
 import type { BenchFamily } from '../lib/types.js';
+import checkpoint from './checkpoint.js';
 import lookup from './lookup.js';
 import partition from './partition.js';
 
@@ -9,4 +10,5 @@ import partition from './partition.js';
 export const BENCH_FAMILIES: Record<string, BenchFamily> = {
   lookup,
   partition,
+  checkpoint,
 };

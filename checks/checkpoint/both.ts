@@ -1,13 +1,15 @@
-import { sqlCheck } from '../../src/checks/types.js';
+import { customCheck } from '../../src/checks/types.js';
+import { checkpointFinding } from './_findings.js';
 
-/** Checkpoints with a row in both hot tables: ready to hand out while reserved. */
-export default sqlCheck({
+/**
+ * Checkpoints with a row in both hot tables: ready to hand out while reserved.
+ * Computed with the other checkpoint findings in one pass (checks/checkpoint/_findings.ts).
+ */
+export default customCheck({
   id: 'checkpoint.both',
   title: 'checkpoints in both ready and reserved',
   severity: 'fail',
   hint: 'dbops resync checkpoints',
-  sql: `
-    SELECT r.id::text AS key
-      FROM checkpoints_ready r
-      JOIN checkpoints_reserved v ON v.id = r.id`,
+  kind: 'consistency',
+  run: (ctx) => checkpointFinding(ctx, 'both'),
 });

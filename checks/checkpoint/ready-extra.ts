@@ -1,20 +1,17 @@
-import { sqlCheck } from '../../src/checks/types.js';
+import { customCheck } from '../../src/checks/types.js';
+import { checkpointFinding } from './_findings.js';
 
 /**
  * checkpoints_ready rows whose checkpoint is not eligible (or is gone), or whose process_at is
  * not the checkpoint's. A ready row of a reserved checkpoint is counted here and in
  * checkpoint.both.
+ * Computed with the other checkpoint findings in one pass (checks/checkpoint/_findings.ts).
  */
-export default sqlCheck({
+export default customCheck({
   id: 'checkpoint.ready-extra',
   title: 'ready rows for checkpoints that are not eligible, or with a different process_at',
   severity: 'fail',
   hint: 'dbops resync checkpoints',
-  sql: `
-    SELECT r.id::text AS key
-      FROM checkpoints_ready r
-      LEFT JOIN checkpoints c ON c.id = r.id
-     WHERE c.id IS NULL
-        OR NOT checkpoint_is_ready(c)
-        OR r.process_at IS DISTINCT FROM c.process_at`,
+  kind: 'consistency',
+  run: (ctx) => checkpointFinding(ctx, 'ready-extra'),
 });

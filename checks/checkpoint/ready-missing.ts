@@ -1,14 +1,15 @@
-import { sqlCheck } from '../../src/checks/types.js';
+import { customCheck } from '../../src/checks/types.js';
+import { checkpointFinding } from './_findings.js';
 
-/** Checkpoints the rule says are ready (checkpoint_is_ready) that have no checkpoints_ready row. */
-export default sqlCheck({
+/**
+ * Checkpoints the rule says are ready (checkpoint_is_ready) that have no checkpoints_ready row.
+ * Computed with the other checkpoint findings in one pass (checks/checkpoint/_findings.ts).
+ */
+export default customCheck({
   id: 'checkpoint.ready-missing',
   title: 'checkpoints eligible to run with no ready row',
   severity: 'fail',
   hint: 'dbops resync checkpoints',
-  sql: `
-    SELECT c.id::text AS key
-      FROM checkpoints c
-     WHERE checkpoint_is_ready(c)
-       AND NOT EXISTS (SELECT 1 FROM checkpoints_ready r WHERE r.id = c.id)`,
+  kind: 'consistency',
+  run: (ctx) => checkpointFinding(ctx, 'ready-missing'),
 });

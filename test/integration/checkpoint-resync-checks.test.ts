@@ -130,8 +130,11 @@ describe('checkpoint checks and resync', () => {
   });
 
   it('a checkpoint reserved by a transaction in flight is waited for, never repaired from a stale read', async () => {
+    // Its ready row is missing (drift), so the resync must repair it, and only a resync that
+    // waits for the writer and reads its committed row does not write a ready row for a
+    // checkpoint that is by then reserved. (A checkpoint without drift is not locked at all.)
     const { rows } = await db.client.query(
-      'SELECT id FROM beckett.checkpoints_ready ORDER BY id OFFSET 10 LIMIT 1',
+      'DELETE FROM beckett.checkpoints_ready WHERE id = (SELECT id FROM beckett.checkpoints_ready ORDER BY id OFFSET 10 LIMIT 1) RETURNING id',
     );
     const writer = await db.connect();
     await writer.query('BEGIN');
@@ -140,18 +143,20 @@ describe('checkpoint checks and resync', () => {
       [rows[0].id],
     );
     const resync = startCli(['resync', 'checkpoints', '--batch-size', '100000'], { url: db.url });
-    for (let i = 0; i < 100; i++) {
+    let waited = false;
+    for (let i = 0; i < 100 && !waited; i++) {
       const { rows: waiting } = await db.client.query(
         `SELECT count(*)::int AS n FROM pg_stat_activity
           WHERE datname = current_database() AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
       );
-      if (waiting[0].n > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
+      waited = waiting[0].n > 0;
+      if (!waited) await new Promise((r) => setTimeout(r, 20));
     }
     await new Promise((r) => setTimeout(r, 100));
     await writer.query('COMMIT'); // within the batch's lock_timeout: the batch goes on
     await writer.end();
     const result = await resync.done;
+    expect(waited).toBe(true);
     expect(result.code, result.stderr).toBe(0);
     expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
   });

@@ -1,0 +1,229 @@
+/**
+ * The checkpoint family's operations: `resync checkpoints` (repairing drift, and rebuilding
+ * emptied hot tables), `check consistency checkpoint` and reservation throughput (8 concurrent
+ * workers, the family's checkpoint_reserve_next on the hot tables against the best
+ * checkpoints-only SKIP LOCKED reservation), each against the best hand-written SQL
+ * (./checkpoint/baselines.ts).
+ *
+ * Data: `rows` checkpoints over 20 active subscriptions of one group, 10% ready (seedBeckett:
+ * every checkpoint state represented), then `migrate up checkpoint`.
+ */
+import { beckettBaseSchemaSql, seedBeckett } from '../../src/fixtures/beckett.js';
+import { runDbops } from '../lib/cli.js';
+import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from '../lib/types.js';
+import {
+  CHECK_SQL,
+  HOT_DRIFT_SQL,
+  HOT_RESERVE_SQL,
+  RESYNC_SQL,
+  SINGLE_TABLE_INDEX_SQL,
+  SINGLE_TABLE_RESERVE_SQL,
+} from './checkpoint/baselines.js';
+import {
+  type CheckpointDrift,
+  driftModulus,
+  emptyHotTables,
+  makeDrift,
+} from './checkpoint/drift.js';
+import {
+  dueIds,
+  reservationStats,
+  reserveConcurrently,
+  UNDO_RESERVATIONS_SQL,
+} from './checkpoint/reserve.js';
+
+const WORKERS = 8;
+
+const checkpoint: BenchFamily = {
+  name: 'checkpoint',
+  rowsLabel: 'checkpoints',
+  async prepare(ctx) {
+    ctx.log(`checkpoint: seeding ${ctx.rows} checkpoints`);
+    await ctx.client.query(beckettBaseSchemaSql());
+    await seedBeckett(ctx.client, {
+      groups: 1,
+      subscriptions: 20,
+      checkpoints: ctx.rows,
+      readyShare: 0.1,
+      pauseOne: false,
+    });
+    await dbops(ctx, 'migrate', 'up', 'checkpoint');
+    await ctx.client.query('VACUUM ANALYZE');
+    return [check(ctx.rows), resync(ctx.rows), rebuild(ctx.rows), reserve(ctx.rows)];
+  },
+};
+export default checkpoint;
+
+/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
+async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
+  const run = await runDbops(args, ctx.db.url);
+  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+}
+
+/** Hot tables equal to the truth (computed from the columns, not by the family's function). */
+async function expectExact(ctx: BenchContext, what: string): Promise<void> {
+  const { rows } = await ctx.client.query<{ differing: number }>(HOT_DRIFT_SQL);
+  if (rows[0]!.differing !== 0)
+    throw new Error(`${what}: ${rows[0]!.differing} hot rows differ from the truth`);
+}
+
+/** Drift made once; the expected counts are the drift's own, plus the seeded expired reservations. */
+function check(rows: number): BenchOperation {
+  let expected: Record<string, number>;
+  return {
+    id: 'checkpoint.check',
+    title: 'check consistency checkpoint (6 findings) vs one counting query',
+    units: { count: rows, label: 'checkpoints' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['check', 'consistency', 'checkpoint', '--format', 'json'],
+      okCodes: [1],
+    },
+    baseline: { kind: 'sql', sql: CHECK_SQL },
+    async setup(ctx) {
+      await expectExact(ctx, 'check setup');
+      const drift: CheckpointDrift = await makeDrift(ctx.client, driftModulus(rows));
+      const { rows: expired } = await ctx.client.query(
+        'SELECT count(*)::int AS n FROM beckett.checkpoints WHERE reserved_until <= now()',
+      );
+      expected = { ...drift, expired: expired[0].n };
+      const { both: _, ...mustOccur } = expected;
+      if (Object.values(mustOccur).some((n) => n === 0))
+        throw new Error(`check drift: ${JSON.stringify(expected)} (a finding kind is missing)`);
+      await ctx.client.query(
+        'VACUUM ANALYZE beckett.checkpoints_ready, beckett.checkpoints_reserved',
+      );
+    },
+    async verify(_ctx, side, output) {
+      const got: Record<string, number> =
+        side === 'baseline'
+          ? (output.rows![0] as Record<string, number>)
+          : Object.fromEntries(
+              (
+                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
+              ).checks.map((i) => [i.id.replace('checkpoint.', ''), i.count]),
+            );
+      for (const [kind, n] of Object.entries(expected)) {
+        if (got[kind] !== n)
+          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
+      }
+    },
+  };
+}
+
+/** The total of `dbops resync --format json` numbers: one repair per finding. */
+function repairs(output: RunOutput): number {
+  const n = (
+    JSON.parse(output.stdout!) as {
+      targets: { numbers: { inserted: number; updated: number; deleted: number } }[];
+    }
+  ).targets[0]!.numbers;
+  return n.inserted + n.updated + n.deleted;
+}
+
+/** Before every run the same drift is made again (the hot tables are exact after each run). */
+function resync(rows: number): BenchOperation {
+  let findings = 0;
+  return {
+    id: 'checkpoint.resync',
+    title: 'resync checkpoints (drift ~1% of checkpoints) vs one data-modifying statement',
+    units: { count: rows, label: 'checkpoints' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_SQL },
+    async setup(ctx) {
+      await ctx.client.query(RESYNC_SQL); // undo the check's drift
+      await expectExact(ctx, 'resync setup');
+    },
+    async reset(ctx) {
+      const drift = await makeDrift(ctx.client, driftModulus(rows));
+      findings =
+        drift['ready-missing'] +
+        drift['ready-extra'] +
+        drift['reserved-missing'] +
+        drift['reserved-extra'];
+      await ctx.client.query(
+        'VACUUM ANALYZE beckett.checkpoints_ready, beckett.checkpoints_reserved',
+      );
+    },
+    async verify(ctx, side, output) {
+      await expectExact(ctx, `resync (${side})`);
+      if (side === 'subject' && repairs(output) !== findings)
+        throw new Error(`resync: ${repairs(output)} rows repaired, expected ${findings}`);
+    },
+  };
+}
+
+/** Both hot tables emptied before every run: the resync writes every hot row. */
+function rebuild(rows: number): BenchOperation {
+  return {
+    id: 'checkpoint.rebuild',
+    title: 'resync checkpoints into emptied hot tables vs the same statement',
+    units: { count: rows, label: 'checkpoints' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_SQL },
+    async reset(ctx) {
+      await emptyHotTables(ctx.client);
+      await ctx.client.query('VACUUM ANALYZE beckett.checkpoints');
+    },
+    verify: (ctx, side) => expectExact(ctx, `rebuild (${side})`),
+  };
+}
+
+/**
+ * `count` reservations by 8 workers, each on its own connection. Subject: the family's reserve
+ * on the hot tables. Baseline: the checkpoints-only reserve with a partial index on due rows
+ * (present for both sides), the hot-table triggers disabled so it pays nothing for them. Each
+ * run's reservations are undone before the next (with the triggers as that run had them, so the
+ * hot tables stay exact).
+ */
+function reserve(rows: number): BenchOperation {
+  let due = new Set<string>();
+  let count = 0;
+  const side = (sql: string) => ({
+    kind: 'fn' as const,
+    sql,
+    async run(ctx: BenchContext): Promise<RunOutput> {
+      const clients = await Promise.all(Array.from({ length: WORKERS }, () => ctx.db.connect()));
+      try {
+        const run = await reserveConcurrently(clients, sql, { count });
+        return { ms: run.ms, stats: reservationStats(run, due) };
+      } finally {
+        await Promise.all(clients.map((c) => c.end()));
+      }
+    },
+  });
+  return {
+    id: 'checkpoint.reserve',
+    title: `${WORKERS} workers reserving: checkpoint_reserve_next (hot tables) vs checkpoints-only SKIP LOCKED`,
+    units: { count: Math.min(20_000, Math.floor(rows * 0.05)), label: 'reservations' },
+    subject: side(HOT_RESERVE_SQL),
+    baseline: side(SINGLE_TABLE_RESERVE_SQL),
+    async setup(ctx) {
+      await ctx.client.query(SINGLE_TABLE_INDEX_SQL);
+      await ctx.client.query('ANALYZE beckett.checkpoints');
+      await expectExact(ctx, 'reserve setup');
+      due = await dueIds(ctx.client);
+      count = Math.min(20_000, Math.floor(rows * 0.05), due.size);
+    },
+    async reset(ctx, which) {
+      // Undone through the trigger state of the previous run, then set for this one.
+      await ctx.client.query(UNDO_RESERVATIONS_SQL);
+      const state = which === 'subject' ? 'ENABLE' : 'DISABLE';
+      await ctx.client.query(
+        `ALTER TABLE beckett.checkpoints ${state} TRIGGER checkpoint_hot_tables_update`,
+      );
+      await ctx.client.query(
+        'VACUUM ANALYZE beckett.checkpoints, beckett.checkpoints_ready, beckett.checkpoints_reserved',
+      );
+    },
+    async verify(ctx, which, output) {
+      const s = output.stats!;
+      if (s.reservations !== count || s.doubles !== 0 || s.notDue !== 0)
+        throw new Error(`reserve (${which}): ${JSON.stringify(s)}, expected ${count} reservations`);
+      if (which === 'subject') await expectExact(ctx, 'reserve (subject)');
+    },
+  };
+}
