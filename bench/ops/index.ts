@@ -1,6 +1,7 @@
 import type { BenchFamily } from '../lib/types.js';
 import lookup from './lookup.js';
 import partition from './partition.js';
+import sequence from './sequence.js';
 
 /**
  * Every family the bench can run, by name, in run order. A family adds its module
@@ -9,4 +10,5 @@ import partition from './partition.js';
 export const BENCH_FAMILIES: Record<string, BenchFamily> = {
   lookup,
   partition,
+  sequence,
 };
