@@ -1,15 +1,15 @@
-import { sqlCheck } from '../../src/checks/types.js';
+import { customCheck } from '../../src/checks/types.js';
+import { sequenceFinding } from './_findings.js';
 
-/** Conversations whose member_count is not the number of their conversation_members rows. */
-export default sqlCheck({
+/**
+ * Conversations whose member_count is not the number of their conversation_members rows.
+ * Computed with the other sequence findings in one pass (checks/sequence/_findings.ts).
+ */
+export default customCheck({
   id: 'conversation.member-count',
   title: 'member_count differs from the count of conversation_members',
   severity: 'fail',
   hint: 'dbops resync conversation-stats',
-  sql: `
-    SELECT c.id::text AS key
-      FROM conversations c
-     CROSS JOIN LATERAL (SELECT count(*)::integer AS n FROM conversation_members
-                          WHERE conversation_id = c.id) m
-     WHERE c.member_count IS DISTINCT FROM m.n`,
+  kind: 'consistency',
+  run: (ctx) => sequenceFinding(ctx, 'conversation.member-count'),
 });

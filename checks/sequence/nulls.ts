@@ -1,10 +1,15 @@
-import { sqlCheck } from '../../src/checks/types.js';
+import { customCheck } from '../../src/checks/types.js';
+import { sequenceFinding } from './_findings.js';
 
-/** Messages without a number (written with the family's triggers disabled), keyed by message id. */
-export default sqlCheck({
+/**
+ * Messages without a number (written with the family's triggers disabled), keyed by message id.
+ * Computed with the other sequence findings in one pass (checks/sequence/_findings.ts).
+ */
+export default customCheck({
   id: 'sequence.nulls',
   title: 'messages without a sequence_number',
   severity: 'fail',
   hint: 'dbops resync sequence-numbers',
-  sql: `SELECT id::text AS key FROM messages WHERE sequence_number IS NULL`,
+  kind: 'consistency',
+  run: (ctx) => sequenceFinding(ctx, 'sequence.nulls'),
 });

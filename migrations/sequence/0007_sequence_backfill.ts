@@ -5,8 +5,8 @@
  *
  * Nothing is missed: the triggers (0003-0005) committed first, so every message written since
  * carries a number or sits in a conversation still NULL, and every writer of a conversation holds
- * its row lock until commit. sequence_backfill_conversation() takes that lock first and reads in its next
- * statements, whose snapshot (READ COMMITTED) includes everything those writers committed; a
+ * its row lock until commit. sequence_backfill_batch() takes the locks of its batch first and
+ * reads in its next statement, whose snapshot (READ COMMITTED) includes everything those writers committed; a
  * writer that comes after waits for the batch to commit and then applies its change on top of
  * the computed values. Writers of a conversation in the current batch wait for that batch only
  * (about batchSize messages), never for the whole backfill.
@@ -27,89 +27,113 @@ import { createFunctionSql, dropFunctionSql, type PlpgsqlFunction } from '../../
 import { execOnline } from '../../src/migrate/online.js';
 
 /**
- * Numbers one conversation's unnumbered messages after its current maximum and recomputes its
- * counters from scratch; returns how many messages it numbered. The rows it numbers also get
- * content_tsv when it is missing, so each old message is written once, not twice. Writes the
- * conversation only when a value differs. Needs READ COMMITTED (see the header).
+ * One batch, set-based: the conversations after `after` (in id order) up to the one holding the
+ * `max_messages`-th message after it, at most `max_messages` of them (so a batch writes about
+ * that many messages whatever the sizes; the bound is read from the (conversation_id,
+ * created_at) index). Of those, the ones whose counter is still NULL are locked, in id order,
+ * and then, in the next statements (READ COMMITTED: snapshots taken after the locks, see the
+ * header), all their unnumbered messages are numbered by one window over the batch, after each
+ * conversation's current maximum, and their counters computed from scratch. The rows it numbers
+ * also get content_tsv when it is missing, so each old message is written once, not twice.
+ *
+ * Set-based because per conversation (a function call with four statements each, as this
+ * migration first did) the backfill took 1.7x one UPDATE over the whole table at 200,000
+ * messages (bench/ops/sequence.ts), mostly in per-statement overhead for the many small
+ * conversations. The batch commits with synchronous_commit off: a crash can lose only the last
+ * batches, whose conversations are still NULL and are numbered again by the rerun (a writer that
+ * waited for a batch commits after it, and its own synchronous commit flushes the batch's too).
+ * Returns the key to resume after (NULL when done), the conversations looked at and the messages
+ * numbered.
  */
-export const BACKFILL_CONVERSATION_BODY = `
+export const BACKFILL_BATCH_BODY = `
 DECLARE
-  counter bigint;
-  base bigint;
-  numbered bigint;
+  bound uuid;
+  batch uuid[];
+  todo uuid[];
 BEGIN
   IF current_setting('transaction_isolation') <> 'read committed' THEN
-    RAISE EXCEPTION 'sequence_backfill_conversation needs READ COMMITTED, not %',
+    RAISE EXCEPTION 'sequence_backfill_batch needs READ COMMITTED, not %',
       current_setting('transaction_isolation')
       USING HINT = 'Unset default_transaction_isolation for the dbops session.';
   END IF;
-  SELECT last_sequence_number INTO counter FROM conversations WHERE id = target FOR NO KEY UPDATE;
-  IF NOT FOUND THEN
-    RETURN 0;
+  SELECT conversation_id INTO bound FROM messages
+   WHERE after IS NULL OR conversation_id > after
+   ORDER BY conversation_id OFFSET greatest(max_messages - 1, 0) LIMIT 1;
+  SELECT array_agg(id ORDER BY id), array_agg(id ORDER BY id) FILTER (WHERE pending)
+    INTO batch, todo
+    FROM (SELECT id, last_sequence_number IS NULL AS pending FROM conversations
+           WHERE (after IS NULL OR id > after) AND (bound IS NULL OR id <= bound)
+           ORDER BY id LIMIT max_messages) b;
+  next := batch[cardinality(batch)]::text;
+  keys := coalesce(cardinality(batch), 0);
+  numbered := 0;
+  IF todo IS NULL THEN
+    RETURN;
   END IF;
-  SELECT greatest(coalesce(counter, 0), coalesce(max(sequence_number), 0)) INTO base
-    FROM messages WHERE conversation_id = target;
-  WITH todo AS (
-    SELECT id, row_number() OVER (ORDER BY created_at ASC NULLS FIRST, id ASC) AS n
-      FROM messages WHERE conversation_id = target AND sequence_number IS NULL)
-  UPDATE messages m
-     SET sequence_number = base + todo.n,
-         content_tsv = coalesce(m.content_tsv,
-                                to_tsvector('english'::regconfig, coalesce(m.content, '')))
-    FROM todo
-   WHERE m.id = todo.id AND m.sequence_number IS NULL;
-  GET DIAGNOSTICS numbered = ROW_COUNT;
-  WITH fresh AS (
-    SELECT base + numbered AS last_sequence_number,
-           (SELECT count(*)::integer FROM conversation_members
-             WHERE conversation_id = target) AS member_count,
-           newest.id AS last_message_id, newest.created_at AS last_message_at
-      FROM (SELECT 1) one
-      LEFT JOIN LATERAL (SELECT id, created_at FROM messages
-                          WHERE conversation_id = target AND created_at IS NOT NULL
-                          ORDER BY created_at DESC, id DESC LIMIT 1) newest ON true)
-  UPDATE conversations c
-     SET last_sequence_number = f.last_sequence_number, member_count = f.member_count,
-         last_message_id = f.last_message_id, last_message_at = f.last_message_at
-    FROM fresh f
-   WHERE c.id = target
-     AND (c.last_sequence_number, c.member_count, c.last_message_id, c.last_message_at)
-         IS DISTINCT FROM (f.last_sequence_number, f.member_count, f.last_message_id, f.last_message_at);
-  RETURN numbered;
+  PERFORM 1 FROM conversations WHERE id = ANY (todo) ORDER BY id FOR NO KEY UPDATE;
+  PERFORM set_config('synchronous_commit', 'off', true);
+  WITH base AS (
+    SELECT c.id, greatest(coalesce(c.last_sequence_number, 0),
+                          coalesce((SELECT max(sequence_number) FROM messages
+                                     WHERE conversation_id = c.id), 0)) AS base
+      FROM conversations c WHERE c.id = ANY (todo)
+  ), fresh AS (
+    SELECT m.id, b.base + row_number() OVER (PARTITION BY m.conversation_id
+                                             ORDER BY m.created_at ASC NULLS FIRST, m.id) AS n
+      FROM messages m JOIN base b ON b.id = m.conversation_id
+     WHERE m.sequence_number IS NULL
+  ), written AS (
+    UPDATE messages m
+       SET sequence_number = f.n,
+           content_tsv = coalesce(m.content_tsv,
+                                  to_tsvector('english'::regconfig, coalesce(m.content, '')))
+      FROM fresh f
+     WHERE m.id = f.id AND m.sequence_number IS NULL
+    RETURNING m.conversation_id
+  ), per AS (
+    SELECT conversation_id, count(*) AS n FROM written GROUP BY conversation_id
+  ), members AS (
+    SELECT conversation_id, count(*)::integer AS n FROM conversation_members
+     WHERE conversation_id = ANY (todo) GROUP BY conversation_id
+  ), newest AS (
+    SELECT DISTINCT ON (conversation_id) conversation_id, id, created_at FROM messages
+     WHERE conversation_id = ANY (todo) AND created_at IS NOT NULL
+     ORDER BY conversation_id, created_at DESC, id DESC
+  ), fresh_counters AS (
+    SELECT b.id, b.base + coalesce(p.n, 0) AS last_sequence_number,
+           coalesce(mb.n, 0) AS member_count, nw.id AS last_message_id,
+           nw.created_at AS last_message_at
+      FROM base b
+      LEFT JOIN per p ON p.conversation_id = b.id
+      LEFT JOIN members mb ON mb.conversation_id = b.id
+      LEFT JOIN newest nw ON nw.conversation_id = b.id
+  ), counters AS (
+    UPDATE conversations c
+       SET last_sequence_number = f.last_sequence_number, member_count = f.member_count,
+           last_message_id = f.last_message_id, last_message_at = f.last_message_at
+      FROM fresh_counters f
+     WHERE c.id = f.id
+       AND (c.last_sequence_number, c.member_count, c.last_message_id, c.last_message_at)
+           IS DISTINCT FROM (f.last_sequence_number, f.member_count, f.last_message_id, f.last_message_at)
+  )
+  SELECT coalesce(sum(n), 0) INTO numbered FROM per;
 END
 `;
 
 const BACKFILL_FUNCTION: PlpgsqlFunction = {
-  name: 'sequence_backfill_conversation',
-  args: 'target uuid',
-  argTypes: 'uuid',
-  returns: 'bigint',
-  body: BACKFILL_CONVERSATION_BODY,
+  name: 'sequence_backfill_batch',
+  args: 'after uuid, max_messages integer, OUT next text, OUT keys bigint, OUT numbered bigint',
+  argTypes: 'uuid, integer',
+  returns: 'record',
+  body: BACKFILL_BATCH_BODY,
 };
 
-/**
- * One batch: the conversations after $1 (in id order) up to the one holding the $2-th message
- * after $1, at most $2 of them, so a batch writes about $2 messages whatever the sizes. The
- * bound is read from the (conversation_id, created_at) index. Conversations are visited in id
- * order (the subquery's ORDER BY is kept, so the function's locks are taken in that order).
- */
+/** The per-conversation function this migration used before; a run interrupted then left it. */
+const LEGACY_FUNCTION = 'DROP FUNCTION IF EXISTS sequence_backfill_conversation(uuid)';
+
+/** One batch as runBatches calls it ($1 = last conversation of the previous batch, $2 = size). */
 const BACKFILL_BATCH = `
-WITH bound AS (
-  SELECT conversation_id FROM messages
-   WHERE $1::uuid IS NULL OR conversation_id > $1::uuid
-   ORDER BY conversation_id OFFSET greatest($2::integer - 1, 0) LIMIT 1
-), batch AS (
-  SELECT id, last_sequence_number IS NULL AS pending FROM conversations
-   WHERE ($1::uuid IS NULL OR id > $1::uuid)
-     AND ((SELECT conversation_id FROM bound) IS NULL OR id <= (SELECT conversation_id FROM bound))
-   ORDER BY id LIMIT $2::integer
-), done AS (
-  SELECT sequence_backfill_conversation(id) AS numbered
-    FROM (SELECT id FROM batch WHERE pending ORDER BY id) todo
-)
-SELECT (SELECT id::text FROM batch ORDER BY id DESC LIMIT 1) AS next,
-       (SELECT count(*) FROM batch) AS keys,
-       (SELECT coalesce(sum(numbered), 0) FROM done) AS rows`;
+SELECT next, keys, numbered AS rows FROM sequence_backfill_batch($1::uuid, $2::integer)`;
 
 /**
  * A batch holds the row locks of its conversations until it commits, so its size is how long a
@@ -128,6 +152,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   pgm.noTransaction();
   // CREATE OR REPLACE: a rerun after an interruption finds it already there. No table lock.
   await execOnline(pgm, ctx, createFunctionSql(BACKFILL_FUNCTION, { orReplace: true }));
+  await execOnline(pgm, ctx, LEGACY_FUNCTION);
   const total = ctx.dryRun
     ? undefined
     : Number((await pgm.db.select('SELECT count(*) AS n FROM conversations'))[0]?.n ?? 0);
@@ -145,4 +170,5 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
  */
 export async function down(pgm: MigrationBuilder): Promise<void> {
   pgm.sql(dropFunctionSql(BACKFILL_FUNCTION));
+  pgm.sql(LEGACY_FUNCTION);
 }

@@ -73,7 +73,7 @@ describe('sequence family on a seeded Nova database', () => {
     for (const text of [
       'ADD COLUMN sequence_number bigint',
       'CREATE TRIGGER set_message_sequence',
-      'sequence_backfill_conversation(id)',
+      'sequence_backfill_batch($1::uuid, $2::integer)',
       'CREATE UNIQUE INDEX CONCURRENTLY "uq_messages_conversation_sequence"',
       'VALIDATE CONSTRAINT "chk_sequence_number_positive"',
     ])

@@ -1,0 +1,215 @@
+/**
+ * The sequence family's operations: the migration's backfill (0007), `check consistency
+ * sequence`, `resync sequence-numbers` and `resync conversation-stats`, each against the best
+ * hand-written SQL (./sequence/baselines.ts), and the triggers' cost on inserts. The migration
+ * as a whole, with a writer, is measured by bench/online-sequence.ts.
+ *
+ * Data: `rows` messages over rows/50 conversations (seedNova: skewed towards hot conversations,
+ * minute-granular timestamps, so ties on created_at are decided by id; 1 in 200 without one).
+ */
+import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
+import { runDbops } from '../lib/cli.js';
+import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
+import {
+  BACKFILL_SQL,
+  CHECK_SQL,
+  RESYNC_NUMBERS_SQL,
+  RESYNC_STATS_SQL,
+} from './sequence/baselines.js';
+import {
+  createDrift,
+  expectExact,
+  misnumberedAfterResync,
+  restoreDrift,
+  type SequenceDrift,
+  wrongCounters,
+} from './sequence/drift.js';
+import { insertOperations } from './sequence/inserts.js';
+
+const sequence: BenchFamily = {
+  name: 'sequence',
+  rowsLabel: 'messages',
+  async prepare(ctx) {
+    const conversations = Math.max(20, Math.round(ctx.rows / 50));
+    ctx.log(`sequence: seeding ${ctx.rows} messages over ${conversations} conversations`);
+    await ctx.client.query(novaBaseSchemaSql());
+    await seedNova(ctx.client, { conversations, messages: ctx.rows });
+    await ctx.client.query('VACUUM ANALYZE');
+    const drift = driftState();
+    return [
+      backfill(ctx.rows),
+      check(ctx.rows, drift),
+      resyncNumbers(conversations, drift),
+      resyncStats(conversations, drift),
+      ...insertOperations(ctx.rows),
+    ];
+  },
+};
+export default sequence;
+
+/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
+async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
+  const run = await runDbops(args, ctx.db.url);
+  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+}
+
+/**
+ * The backfill step alone: 0001-0006 applied (columns, triggers, defaults), every number and
+ * counter NULL, content_tsv NULL. Reset puts messages back byte for byte from a copy taken then
+ * (loaded with triggers off, so nothing numbers them), in the same physical order every time.
+ */
+function backfill(rows: number): BenchOperation {
+  return {
+    id: 'sequence.backfill',
+    title: 'migrate up sequence: 0007 backfill (0006 applied) vs one UPDATE with row_number()',
+    units: { count: rows, label: 'messages' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['migrate', 'up', 'sequence', '--to', '0007', '--format', 'json'],
+    },
+    baseline: { kind: 'sql', sql: BACKFILL_SQL },
+    async setup(ctx) {
+      await dbops(ctx, 'migrate', 'up', 'sequence', '--to', '0006');
+      await ctx.client.query(
+        'CREATE TABLE public.bench_messages_before AS SELECT * FROM public.messages',
+      );
+    },
+    async reset(ctx) {
+      const { rows: applied } = await ctx.client.query(
+        `SELECT 1 FROM dbops.migrations_sequence WHERE name = '0007_sequence_backfill'`,
+      );
+      if (applied.length > 0) await dbops(ctx, 'migrate', 'down', 'sequence', '--count', '1');
+      const c = ctx.client;
+      await c.query('SET session_replication_role = replica');
+      await c.query('TRUNCATE public.messages');
+      await c.query('INSERT INTO public.messages SELECT * FROM public.bench_messages_before');
+      await c.query('RESET session_replication_role');
+      await c.query(`
+        UPDATE public.conversations
+           SET last_sequence_number = NULL, member_count = NULL,
+               last_message_id = NULL, last_message_at = NULL
+         WHERE (last_sequence_number, member_count, last_message_id, last_message_at)
+               IS DISTINCT FROM (NULL, NULL, NULL, NULL)`);
+      await c.query('VACUUM ANALYZE public.messages, public.conversations');
+      await c.query('CHECKPOINT');
+    },
+    verify: (ctx, side) => expectExact(ctx.client, `backfill (${side})`),
+  };
+}
+
+/** The drifted state shared by the check and the resyncs: the rest of the migration, then drift. */
+function driftState(): (ctx: BenchContext) => Promise<SequenceDrift> {
+  let created: Promise<SequenceDrift> | undefined;
+  return (ctx) => {
+    created ??= (async () => {
+      await dbops(ctx, 'migrate', 'up', 'sequence');
+      await ctx.client.query('DROP TABLE public.bench_messages_before');
+      const drift = await createDrift(ctx.client);
+      ctx.log(`sequence: drift ${JSON.stringify(drift)}`);
+      return drift;
+    })();
+    return created;
+  };
+}
+
+/** Check counts by finding: dbops' JSON report or the baseline's row, ids without prefix. */
+function findings(side: string, output: { rows?: unknown[]; stdout?: string }) {
+  if (side === 'baseline') return output.rows![0] as Record<string, number>;
+  const report = JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] };
+  return Object.fromEntries(report.checks.map((c) => [c.id.replace(/^[a-z]+\./, ''), c.count]));
+}
+
+function check(rows: number, drift: (ctx: BenchContext) => Promise<SequenceDrift>): BenchOperation {
+  let expected: Record<string, number>;
+  return {
+    id: 'sequence.check',
+    title: 'check consistency sequence (6 checks) vs one counting query',
+    units: { count: rows, label: 'messages' },
+    target: 1.3,
+    subject: {
+      kind: 'cli',
+      args: ['check', 'consistency', 'sequence', '--format', 'json'],
+      okCodes: [1],
+    },
+    baseline: { kind: 'sql', sql: CHECK_SQL },
+    async setup(ctx) {
+      const d = await drift(ctx);
+      await restoreDrift(ctx.client);
+      expected = (await ctx.client.query(CHECK_SQL)).rows[0];
+      // The baseline's counts must be the drift that was made (the other findings are derived:
+      // a conversation whose numbers lost a middle message has a gap).
+      const made = expected.counter! + expected['member-count']! + expected['last-message']!;
+      if (expected.nulls !== d.nulls || expected.duplicates !== 0 || made !== d.conversations) {
+        throw new Error(`check drift: ${JSON.stringify(expected)}, made ${JSON.stringify(d)}`);
+      }
+    },
+    async verify(_ctx, side, output) {
+      const got = findings(side, output);
+      for (const [kind, n] of Object.entries(expected)) {
+        if (got[kind] !== n)
+          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
+      }
+    },
+  };
+}
+
+function resyncNumbers(
+  conversations: number,
+  drift: (ctx: BenchContext) => Promise<SequenceDrift>,
+): BenchOperation {
+  let expected = 0;
+  return {
+    id: 'sequence.resync-numbers',
+    title: 'resync sequence-numbers vs one renumbering UPDATE',
+    units: { count: conversations, label: 'conversations' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'sequence-numbers', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_NUMBERS_SQL },
+    async setup(ctx) {
+      expected = (await drift(ctx)).nulls;
+    },
+    reset: (ctx) => restoreDrift(ctx.client),
+    async verify(ctx, side, output) {
+      const updated =
+        side === 'baseline'
+          ? Number(output.rows![0]!.updated)
+          : (JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] })
+              .targets[0]!.numbers.updated;
+      if (updated !== expected)
+        throw new Error(`resync numbers (${side}): updated ${updated}, expected ${expected}`);
+      const wrong = await misnumberedAfterResync(ctx.client);
+      if (wrong !== 0) throw new Error(`resync numbers (${side}): ${wrong} numbers wrong`);
+    },
+  };
+}
+
+function resyncStats(
+  conversations: number,
+  drift: (ctx: BenchContext) => Promise<SequenceDrift>,
+): BenchOperation {
+  let expected = 0;
+  return {
+    id: 'sequence.resync-stats',
+    title: 'resync conversation-stats vs one UPDATE from aggregates',
+    units: { count: conversations, label: 'conversations' },
+    target: 1.3,
+    subject: { kind: 'cli', args: ['resync', 'conversation-stats', '--format', 'json'] },
+    baseline: { kind: 'sql', sql: RESYNC_STATS_SQL },
+    async setup(ctx) {
+      expected = (await drift(ctx)).conversations;
+    },
+    reset: (ctx) => restoreDrift(ctx.client),
+    async verify(ctx, side, output) {
+      const updated =
+        side === 'baseline'
+          ? Number(output.rows![0]!.updated)
+          : (JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] })
+              .targets[0]!.numbers.updated;
+      if (updated !== expected)
+        throw new Error(`resync stats (${side}): updated ${updated}, expected ${expected}`);
+      const wrong = await wrongCounters(ctx.client);
+      if (wrong !== 0) throw new Error(`resync stats (${side}): ${wrong} conversations wrong`);
+    },
+  };
+}

@@ -1,0 +1,106 @@
+import type { BenchContext, BenchOperation, SideName } from '../../lib/types.js';
+import { SEND_SQL } from './baselines.js';
+
+/** Statements per timed run at --rows 1,000,000 for each batch size (about a second each). */
+const STATEMENTS: Record<number, number> = { 1: 500, 10: 300, 100: 100, 1000: 20 };
+
+/**
+ * Inserts into messages with the family's triggers (subject) vs without them (baseline), one
+ * operation per batch size: the triggers' overhead ratio. SQL vs SQL, no CLI. Each statement is
+ * one autocommitted send, as an application makes it, its rows in random conversations (uniform
+ * over all of them) ordered by conversation_id as documented. With the triggers every row takes
+ * its conversation's next number (one counter UPDATE, the row lock), advances last_message (a
+ * second UPDATE of the same row) and gets content_tsv. "Without" means every trigger on messages
+ * dropped (the definitions are read from the catalog once and recreated for the subject).
+ * No target is set: the issue sets none for these triggers; the ratio is reported.
+ */
+export function insertOperations(rows: number): BenchOperation[] {
+  const scale = Math.min(1, Math.max(0.02, rows / 1_000_000));
+  let conversationIds: string[] = [];
+  let triggers: { name: string; definition: string }[] = [];
+  let clock = Date.parse('2030-01-01T00:00:00Z');
+  const op = (batch: number): BenchOperation => {
+    const statements = Math.max(2, Math.round(STATEMENTS[batch]! * scale));
+    let run = { from: '', to: '', conversations: new Set<string>() };
+    return {
+      id: `sequence.insert-b${batch}`,
+      title: `insert ${batch} row${batch > 1 ? 's' : ''}/statement: with triggers vs without`,
+      units: { count: statements * batch, label: 'rows' },
+      subject: sends(batch, statements),
+      baseline: sends(batch, statements),
+      async setup(ctx) {
+        if (conversationIds.length > 0) return;
+        const { rows: ids } = await ctx.client.query<{ id: string }>(
+          'SELECT id::text FROM public.conversations ORDER BY id',
+        );
+        conversationIds = ids.map((r) => r.id);
+        const { rows: defs } = await ctx.client.query<{ name: string; definition: string }>(
+          `SELECT tgname AS name, pg_get_triggerdef(oid) AS definition FROM pg_trigger
+            WHERE tgrelid = 'public.messages'::regclass AND NOT tgisinternal ORDER BY tgname`,
+        );
+        triggers = defs;
+      },
+      async reset(ctx, side) {
+        await setTriggers(ctx, side, triggers);
+        await ctx.client.query('CHECKPOINT');
+        run = { from: new Date(clock).toISOString(), to: '', conversations: new Set() };
+      },
+      async verify(ctx, side) {
+        run.to = new Date(clock).toISOString();
+        const { rows: got } = await ctx.client.query<{
+          messages: number;
+          numbered: number;
+          advanced: number;
+        }>(
+          `SELECT (SELECT count(*) FROM public.messages
+                    WHERE created_at >= $1 AND created_at < $2)::int AS messages,
+                  (SELECT count(*) FROM public.messages
+                    WHERE created_at >= $1 AND created_at < $2
+                      AND sequence_number IS NOT NULL AND content_tsv IS NOT NULL)::int AS numbered,
+                  (SELECT count(*) FROM public.conversations
+                    WHERE last_message_at >= $1 AND last_message_at < $2)::int AS advanced`,
+          [run.from, run.to],
+        );
+        const total = statements * batch;
+        const want = side === 'subject' ? [total, run.conversations.size] : [0, 0];
+        const { messages, numbered, advanced } = got[0]!;
+        if (messages !== total || numbered !== want[0] || advanced !== want[1]) {
+          throw new Error(
+            `insert b${batch} (${side}): ${messages} messages, ${numbered} numbered, ${advanced} last messages advanced; expected ${total}, ${want[0]} and ${want[1]}`,
+          );
+        }
+      },
+    };
+
+    function sends(size: number, count: number): BenchOperation['baseline'] {
+      return {
+        kind: 'sql',
+        sql: SEND_SQL,
+        repeat: count,
+        paramsNote: `$1 = ${size} random conversation ids, $2 = a timestamp later than every message`,
+        params: () => {
+          const ids = Array.from({ length: size }, () => {
+            const id = conversationIds[Math.floor(Math.random() * conversationIds.length)]!;
+            run.conversations.add(id);
+            return id;
+          });
+          const at = new Date(clock).toISOString();
+          clock += 1000; // a second per statement; rows within it are a microsecond apart
+          return [ids, at];
+        },
+      };
+    }
+  };
+  return [op(1), op(10), op(100), op(1000)];
+}
+
+/** The family's triggers on messages exist for the subject, not for the baseline. */
+async function setTriggers(
+  ctx: BenchContext,
+  side: SideName,
+  triggers: { name: string; definition: string }[],
+): Promise<void> {
+  for (const t of triggers)
+    await ctx.client.query(`DROP TRIGGER IF EXISTS ${t.name} ON public.messages`);
+  if (side === 'subject') for (const t of triggers) await ctx.client.query(t.definition);
+}
