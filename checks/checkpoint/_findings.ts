@@ -1,4 +1,4 @@
-import type { CheckContext, CheckOutcome } from '../../src/checks/types.js';
+import { sharedFindings } from '../../src/checks/sharedPass.js';
 
 /** The checkpoint consistency findings, computed together. */
 export type CheckpointFinding =
@@ -57,22 +57,5 @@ WITH pairs AS (
 SELECT finding, count(*)::int AS count, (array_agg(key ORDER BY key))[1:$1] AS sample
   FROM offending GROUP BY finding`;
 
-/** One classification per check run (context): the checks share a snapshot and a pass. */
-const runs = new WeakMap<CheckContext, Promise<Map<string, CheckOutcome>>>();
-
-/** The outcome of one checkpoint finding, computing all of them on first use in this check run. */
-export async function checkpointFinding(
-  ctx: CheckContext,
-  finding: CheckpointFinding,
-): Promise<CheckOutcome> {
-  let run = runs.get(ctx);
-  if (!run) {
-    run = ctx.client
-      .query<{ finding: string; count: number; sample: string[] }>(CLASSIFY_SQL, [ctx.sampleSize])
-      .then(
-        ({ rows }) => new Map(rows.map((r) => [r.finding, { count: r.count, sample: r.sample }])),
-      );
-    runs.set(ctx, run);
-  }
-  return (await run).get(finding) ?? { count: 0, sample: [] };
-}
+/** The outcome of one checkpoint finding; the first check of a run computes them all. */
+export const checkpointFinding = sharedFindings<CheckpointFinding>(CLASSIFY_SQL);

@@ -1,4 +1,4 @@
-import type { CheckContext, CheckOutcome } from '../../src/checks/types.js';
+import { sharedFindings } from '../../src/checks/sharedPass.js';
 
 /** The four lookup consistency findings, computed together. */
 export type LookupFinding = 'missing' | 'behind' | 'ahead' | 'orphaned';
@@ -53,22 +53,5 @@ SELECT finding,
        (array_agg(DISTINCT key ORDER BY key))[1:$1] AS sample
   FROM offending GROUP BY finding`;
 
-/** One classification per check run (context): the four checks share a snapshot and a pass. */
-const runs = new WeakMap<CheckContext, Promise<Map<string, CheckOutcome>>>();
-
-/** The outcome of one lookup finding, computing all four on first use in this check run. */
-export async function lookupFinding(
-  ctx: CheckContext,
-  finding: LookupFinding,
-): Promise<CheckOutcome> {
-  let run = runs.get(ctx);
-  if (!run) {
-    run = ctx.client
-      .query<{ finding: string; count: number; sample: string[] }>(CLASSIFY_SQL, [ctx.sampleSize])
-      .then(
-        ({ rows }) => new Map(rows.map((r) => [r.finding, { count: r.count, sample: r.sample }])),
-      );
-    runs.set(ctx, run);
-  }
-  return (await run).get(finding) ?? { count: 0, sample: [] };
-}
+/** The outcome of one lookup finding; the first check of a run computes them all. */
+export const lookupFinding = sharedFindings<LookupFinding>(CLASSIFY_SQL);

@@ -1,4 +1,4 @@
-import type { CheckContext, CheckOutcome } from '../../src/checks/types.js';
+import { sharedFindings } from '../../src/checks/sharedPass.js';
 
 /** The sequence family's consistency findings, computed together. */
 export type SequenceFinding =
@@ -77,22 +77,5 @@ WITH per AS MATERIALIZED (
 SELECT finding, count(*)::int AS count, (array_agg(key ORDER BY key))[1:$1] AS sample
   FROM offending GROUP BY finding`;
 
-/** One classification per check run (context): the six checks share a snapshot and a pass. */
-const runs = new WeakMap<CheckContext, Promise<Map<string, CheckOutcome>>>();
-
-/** The outcome of one sequence finding, computing all six on first use in this check run. */
-export async function sequenceFinding(
-  ctx: CheckContext,
-  finding: SequenceFinding,
-): Promise<CheckOutcome> {
-  let run = runs.get(ctx);
-  if (!run) {
-    run = ctx.client
-      .query<{ finding: string; count: number; sample: string[] }>(CLASSIFY_SQL, [ctx.sampleSize])
-      .then(
-        ({ rows }) => new Map(rows.map((r) => [r.finding, { count: r.count, sample: r.sample }])),
-      );
-    runs.set(ctx, run);
-  }
-  return (await run).get(finding) ?? { count: 0, sample: [] };
-}
+/** The outcome of one sequence finding; the first check of a run computes them all. */
+export const sequenceFinding = sharedFindings<SequenceFinding>(CLASSIFY_SQL);
