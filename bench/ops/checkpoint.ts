@@ -10,6 +10,7 @@
  */
 import { beckettBaseSchemaSql, seedBeckett } from '../../src/fixtures/beckett.js';
 import { runDbops } from '../lib/cli.js';
+import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from '../lib/types.js';
 import {
   CHECK_SQL,
@@ -96,29 +97,14 @@ function check(rows: number): BenchOperation {
       );
     },
     async verify(_ctx, side, output) {
-      const got: Record<string, number> =
-        side === 'baseline'
-          ? (output.rows![0] as Record<string, number>)
-          : Object.fromEntries(
-              (
-                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
-              ).checks.map((i) => [i.id.replace('checkpoint.', ''), i.count]),
-            );
-      for (const [kind, n] of Object.entries(expected)) {
-        if (got[kind] !== n)
-          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
-      }
+      expectCounts('check', side, checkCounts(side, output), expected);
     },
   };
 }
 
 /** The total of `dbops resync --format json` numbers: one repair per finding. */
 function repairs(output: RunOutput): number {
-  const n = (
-    JSON.parse(output.stdout!) as {
-      targets: { numbers: { inserted: number; updated: number; deleted: number } }[];
-    }
-  ).targets[0]!.numbers;
+  const n = resyncNumbers(output);
   return n.inserted + n.updated + n.deleted;
 }
 

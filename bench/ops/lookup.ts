@@ -7,6 +7,7 @@
  * minute-granular timestamps, so ties on created_at are decided by id).
  */
 import { runDbops } from '../lib/cli.js';
+import { checkCounts, expectCounts, type ResyncNumbers, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
   BACKFILL_SQL,
@@ -117,18 +118,7 @@ function checkConsistency(
     },
     reset: (ctx) => restoreDrift(ctx.client),
     async verify(_ctx, side, output) {
-      const got: Record<string, number> =
-        side === 'baseline'
-          ? (output.rows![0] as Record<string, number>)
-          : Object.fromEntries(
-              (
-                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
-              ).checks.map((i) => [i.id.replace('lookup.', ''), i.count]),
-            );
-      for (const [kind, n] of Object.entries(expected)) {
-        if (got[kind] !== n)
-          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
-      }
+      expectCounts('check', side, checkCounts(side, output), expected);
     },
   };
 }
@@ -137,7 +127,7 @@ function resync(
   partitions: number,
   drift: (ctx: BenchContext) => Promise<LookupDrift>,
 ): BenchOperation {
-  let expected: { inserted: number; updated: number; deleted: number };
+  let expected: ResyncNumbers;
   return {
     id: 'lookup.resync',
     title: 'resync partition-lookup vs one upsert+delete statement',
@@ -151,15 +141,8 @@ function resync(
     },
     reset: (ctx) => restoreDrift(ctx.client),
     async verify(ctx, side, output) {
-      const got =
-        side === 'baseline'
-          ? (output.rows![0] as typeof expected)
-          : (JSON.parse(output.stdout!) as { targets: { numbers: typeof expected }[] }).targets[0]!
-              .numbers;
-      for (const [kind, n] of Object.entries(expected)) {
-        const k = kind as keyof typeof expected;
-        if (got[k] !== n) throw new Error(`resync (${side}): ${k} ${got[k]}, expected ${n}`);
-      }
+      const got = side === 'baseline' ? output.rows![0]! : resyncNumbers(output);
+      expectCounts('resync', side, got, expected);
       await expectExact(ctx, `resync (${side})`);
     },
   };

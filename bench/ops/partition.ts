@@ -9,6 +9,7 @@
 import { createSeededSemantik } from '../../src/fixtures/semantik.js';
 import { KEY_CHECK_DEFINITION } from '../../src/partition/key.js';
 import { runDbops } from '../lib/cli.js';
+import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import { CHECK_SQL, COPY_EXACT_SQL, COPY_SQL, RESYNC_SQL } from './partition/baselines.js';
 
@@ -115,18 +116,7 @@ function check(rows: number): BenchOperation {
       }
     },
     async verify(_ctx, side, output) {
-      const got: Record<string, number> =
-        side === 'baseline'
-          ? (output.rows![0] as Record<string, number>)
-          : Object.fromEntries(
-              (
-                JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] }
-              ).checks.map((i) => [i.id.replace('partition.', ''), i.count]),
-            );
-      for (const [kind, n] of Object.entries(expected)) {
-        if (got[kind] !== n)
-          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
-      }
+      expectCounts('check', side, checkCounts(side, output), expected);
     },
   };
 }
@@ -167,9 +157,7 @@ function resync(collections: number): BenchOperation {
         throw new Error(`resync (${side}): ${rows[0]['chunking-stats']} collections still stale`);
       }
       if (side === 'subject') {
-        const numbers = (
-          JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] }
-        ).targets[0]!.numbers;
+        const numbers = resyncNumbers(output);
         if (numbers.updated !== stale.length) {
           throw new Error(`resync: updated ${numbers.updated}, expected ${stale.length}`);
         }

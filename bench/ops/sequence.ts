@@ -9,6 +9,7 @@
  */
 import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
 import { runDbops } from '../lib/cli.js';
+import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
   BACKFILL_SQL,
@@ -39,8 +40,8 @@ const sequence: BenchFamily = {
     return [
       backfill(ctx.rows),
       check(ctx.rows, drift),
-      resyncNumbers(conversations, drift),
-      resyncStats(conversations, drift),
+      resync('sequence-numbers', conversations, drift),
+      resync('conversation-stats', conversations, drift),
       ...insertOperations(ctx.rows),
     ];
   },
@@ -113,13 +114,6 @@ function driftState(): (ctx: BenchContext) => Promise<SequenceDrift> {
   };
 }
 
-/** Check counts by finding: dbops' JSON report or the baseline's row, ids without prefix. */
-function findings(side: string, output: { rows?: unknown[]; stdout?: string }) {
-  if (side === 'baseline') return output.rows![0] as Record<string, number>;
-  const report = JSON.parse(output.stdout!) as { checks: { id: string; count: number }[] };
-  return Object.fromEntries(report.checks.map((c) => [c.id.replace(/^[a-z]+\./, ''), c.count]));
-}
-
 function check(rows: number, drift: (ctx: BenchContext) => Promise<SequenceDrift>): BenchOperation {
   let expected: Record<string, number>;
   return {
@@ -145,71 +139,58 @@ function check(rows: number, drift: (ctx: BenchContext) => Promise<SequenceDrift
       }
     },
     async verify(_ctx, side, output) {
-      const got = findings(side, output);
-      for (const [kind, n] of Object.entries(expected)) {
-        if (got[kind] !== n)
-          throw new Error(`check (${side}): ${kind} ${got[kind]}, expected ${n}`);
-      }
+      expectCounts('check', side, checkCounts(side, output), expected);
     },
   };
 }
 
-function resyncNumbers(
-  conversations: number,
-  drift: (ctx: BenchContext) => Promise<SequenceDrift>,
-): BenchOperation {
-  let expected = 0;
-  return {
+/** Each sequence resync target: its bench id, baseline, expected updates and leftover count. */
+const RESYNCS = {
+  'sequence-numbers': {
     id: 'sequence.resync-numbers',
     title: 'resync sequence-numbers vs one renumbering UPDATE',
-    units: { count: conversations, label: 'conversations' },
-    target: 1.3,
-    subject: { kind: 'cli', args: ['resync', 'sequence-numbers', '--format', 'json'] },
-    baseline: { kind: 'sql', sql: RESYNC_NUMBERS_SQL },
-    async setup(ctx) {
-      expected = (await drift(ctx)).nulls;
-    },
-    reset: (ctx) => restoreDrift(ctx.client),
-    async verify(ctx, side, output) {
-      const updated =
-        side === 'baseline'
-          ? Number(output.rows![0]!.updated)
-          : (JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] })
-              .targets[0]!.numbers.updated;
-      if (updated !== expected)
-        throw new Error(`resync numbers (${side}): updated ${updated}, expected ${expected}`);
-      const wrong = await misnumberedAfterResync(ctx.client);
-      if (wrong !== 0) throw new Error(`resync numbers (${side}): ${wrong} numbers wrong`);
-    },
-  };
-}
+    sql: RESYNC_NUMBERS_SQL,
+    expectedOf: (d: SequenceDrift) => d.nulls,
+    wrong: misnumberedAfterResync,
+  },
+  'conversation-stats': {
+    id: 'sequence.resync-stats',
+    title: 'resync conversation-stats vs one UPDATE from aggregates',
+    sql: RESYNC_STATS_SQL,
+    expectedOf: (d: SequenceDrift) => d.conversations,
+    wrong: wrongCounters,
+  },
+};
 
-function resyncStats(
+/**
+ * A resync target against its one-statement baseline: `expected` rows updated (from the drift
+ * made), then `wrong` (an independent count of what is still off) must be 0.
+ */
+function resync(
+  target: keyof typeof RESYNCS,
   conversations: number,
   drift: (ctx: BenchContext) => Promise<SequenceDrift>,
 ): BenchOperation {
+  const { id, title, sql, expectedOf, wrong } = RESYNCS[target];
   let expected = 0;
   return {
-    id: 'sequence.resync-stats',
-    title: 'resync conversation-stats vs one UPDATE from aggregates',
+    id,
+    title,
     units: { count: conversations, label: 'conversations' },
     target: 1.3,
-    subject: { kind: 'cli', args: ['resync', 'conversation-stats', '--format', 'json'] },
-    baseline: { kind: 'sql', sql: RESYNC_STATS_SQL },
+    subject: { kind: 'cli', args: ['resync', target, '--format', 'json'] },
+    baseline: { kind: 'sql', sql },
     async setup(ctx) {
-      expected = (await drift(ctx)).conversations;
+      expected = expectedOf(await drift(ctx));
     },
     reset: (ctx) => restoreDrift(ctx.client),
     async verify(ctx, side, output) {
       const updated =
-        side === 'baseline'
-          ? Number(output.rows![0]!.updated)
-          : (JSON.parse(output.stdout!) as { targets: { numbers: { updated: number } }[] })
-              .targets[0]!.numbers.updated;
+        side === 'baseline' ? Number(output.rows![0]!.updated) : resyncNumbers(output).updated;
       if (updated !== expected)
-        throw new Error(`resync stats (${side}): updated ${updated}, expected ${expected}`);
-      const wrong = await wrongCounters(ctx.client);
-      if (wrong !== 0) throw new Error(`resync stats (${side}): ${wrong} conversations wrong`);
+        throw new Error(`${id} (${side}): updated ${updated}, expected ${expected}`);
+      const left = await wrong(ctx.client);
+      if (left !== 0) throw new Error(`${id} (${side}): ${left} still wrong after the resync`);
     },
   };
 }
