@@ -8,7 +8,7 @@
  */
 import { DEMO_FAMILIES } from '../src/demo/families.js';
 import type { FamilyName } from '../src/families/names.js';
-import { runDbops } from './lib/cli.js';
+import { dbopsOrThrow, runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
 
 const scale = Number(process.argv.find((a) => /^[\d.]+$/.test(a)) ?? 1);
@@ -28,8 +28,7 @@ try {
     console.error(`${line} (${Math.round(performance.now() - t)} ms)`);
   }
   await db.client.query('VACUUM ANALYZE');
-  const up = await runDbops(['migrate', 'up', ...DEMO_FAMILIES.map((f) => f.family)], db.url);
-  if (up.code !== 0) throw new Error(`migrate up failed: ${up.stderr}`);
+  const up = await dbopsOrThrow(db.url, 'migrate', 'up', ...DEMO_FAMILIES.map((f) => f.family));
   console.error(`migrate up: ${Math.round(up.ms)} ms`);
   for (const f of DEMO_FAMILIES) console.error(await f.drift(db.client));
   await db.client.query('ANALYZE');

@@ -12,7 +12,7 @@
  */
 import type pg from 'pg';
 import { beckettBaseSchemaSql, seedBeckett } from '../src/fixtures/beckett.js';
-import { runDbops } from './lib/cli.js';
+import { dbopsOrThrow } from './lib/cli.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/db.js';
 import {
   HOT_RESERVE_SQL,
@@ -119,8 +119,7 @@ try {
   let migrateUpMs = 0;
   contenders.push(
     await contender('hot_tables', HOT_RESERVE_SQL, async (db) => {
-      const up = await runDbops(['migrate', 'up', 'checkpoint'], db.url);
-      if (up.code !== 0) throw new Error(`migrate up failed (${up.code}): ${up.stderr}`);
+      const up = await dbopsOrThrow(db.url, 'migrate', 'up', 'checkpoint');
       migrateUpMs = up.ms;
     }),
   );

@@ -91,3 +91,10 @@ function readVmHwmKb(pid: number | undefined): number | undefined {
     return undefined;
   }
 }
+
+/** Runs dbops for an untimed setup step (e.g. `migrate up`); throws with its stderr unless it exits 0. */
+export async function dbopsOrThrow(databaseUrl: string, ...args: string[]): Promise<DbopsRun> {
+  const run = await runDbops(args, databaseUrl);
+  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
+  return run;
+}

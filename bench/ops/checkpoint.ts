@@ -9,7 +9,7 @@
  * every checkpoint state represented), then `migrate up checkpoint`.
  */
 import { beckettBaseSchemaSql, seedBeckett } from '../../src/fixtures/beckett.js';
-import { runDbops } from '../lib/cli.js';
+import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from '../lib/types.js';
 import {
@@ -48,18 +48,12 @@ const checkpoint: BenchFamily = {
       readyShare: 0.1,
       pauseOne: false,
     });
-    await dbops(ctx, 'migrate', 'up', 'checkpoint');
+    await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'checkpoint');
     await ctx.client.query('VACUUM ANALYZE');
     return [check(ctx.rows), resync(ctx.rows), rebuild(ctx.rows), reserve(ctx.rows)];
   },
 };
 export default checkpoint;
-
-/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
-async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
-  const run = await runDbops(args, ctx.db.url);
-  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-}
 
 /** Hot tables equal to the truth (computed from the columns, not by the family's function). */
 async function expectExact(ctx: BenchContext, what: string): Promise<void> {

@@ -6,7 +6,7 @@
  * Data: `rows` messages over rows/20 partitions in rows/2000 queues (seedQueen: hot partitions,
  * minute-granular timestamps, so ties on created_at are decided by id).
  */
-import { runDbops } from '../lib/cli.js';
+import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, type ResyncNumbers, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
@@ -47,12 +47,6 @@ const lookup: BenchFamily = {
 };
 export default lookup;
 
-/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
-async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
-  const run = await runDbops(args, ctx.db.url);
-  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-}
-
 async function expectExact(ctx: BenchContext, what: string): Promise<void> {
   const drift = await independentDrift(ctx.client);
   if (drift !== 0) throw new Error(`${what}: ${drift} lookup rows differ from the truth`);
@@ -67,13 +61,14 @@ function backfill(partitions: number): BenchOperation {
     subject: { kind: 'cli', args: ['migrate', 'up', 'lookup', '--format', 'json'] },
     baseline: { kind: 'sql', sql: BACKFILL_SQL },
     async setup(ctx) {
-      await dbops(ctx, 'migrate', 'up', 'lookup', '--to', '0001_partition_lookup');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'lookup', '--to', '0001_partition_lookup');
     },
     async reset(ctx) {
       const { rows } = await ctx.client.query(
         `SELECT 1 FROM dbops.migrations_lookup WHERE name = '0002_partition_lookup_backfill'`,
       );
-      if (rows.length > 0) await dbops(ctx, 'migrate', 'down', 'lookup', '--count', '1');
+      if (rows.length > 0)
+        await dbopsOrThrow(ctx.db.url, 'migrate', 'down', 'lookup', '--count', '1');
       await ctx.client.query('TRUNCATE queen.partition_lookup');
       await settle(ctx.client, 'queen.partition_lookup');
     },
@@ -86,7 +81,7 @@ function driftState(): (ctx: BenchContext) => Promise<LookupDrift> {
   let created: Promise<LookupDrift> | undefined;
   return (ctx) => {
     created ??= (async () => {
-      await dbops(ctx, 'migrate', 'up', 'lookup');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'lookup');
       await expectExact(ctx, 'before drifting');
       const drift = await createDrift(ctx.client);
       await saveDrift(ctx.client);

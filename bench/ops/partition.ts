@@ -8,7 +8,7 @@
  */
 import { createSeededSemantik } from '../../src/fixtures/semantik.js';
 import { KEY_CHECK_DEFINITION } from '../../src/partition/key.js';
-import { runDbops } from '../lib/cli.js';
+import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import { CHECK_SQL, COPY_EXACT_SQL, COPY_SQL, RESYNC_SQL } from './partition/baselines.js';
@@ -26,12 +26,6 @@ const partition: BenchFamily = {
 };
 export default partition;
 
-/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
-async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
-  const run = await runDbops(args, ctx.db.url);
-  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-}
-
 async function applied(ctx: BenchContext, name: string): Promise<boolean> {
   const { rows } = await ctx.client.query(
     `SELECT 1 FROM dbops.migrations_partition WHERE name = $1`,
@@ -43,7 +37,7 @@ async function applied(ctx: BenchContext, name: string): Promise<boolean> {
 /** chunks_list empty and the copy cursor at the start, 0001 applied and nothing after it. */
 async function emptyStaging(ctx: BenchContext): Promise<void> {
   if (await applied(ctx, '0002_copy_rows')) {
-    await dbops(ctx, 'migrate', 'down', 'partition', '--to', '0001');
+    await dbopsOrThrow(ctx.db.url, 'migrate', 'down', 'partition', '--to', '0001');
   }
   await ctx.client.query('TRUNCATE public.chunks_list');
 }
@@ -61,7 +55,7 @@ function copy(rows: number): BenchOperation {
     },
     baseline: { kind: 'sql', sql: COPY_SQL },
     async setup(ctx) {
-      await dbops(ctx, 'migrate', 'up', 'partition', '--to', '0001');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'partition', '--to', '0001');
     },
     reset: emptyStaging,
     async verify(ctx, side) {
@@ -91,7 +85,7 @@ function check(rows: number): BenchOperation {
     baseline: { kind: 'sql', sql: CHECK_SQL },
     async setup(ctx) {
       await emptyStaging(ctx);
-      await dbops(ctx, 'migrate', 'up', 'partition');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'partition');
       const c = ctx.client;
       await c.query('ALTER TABLE public.chunks DROP CONSTRAINT chunks_partition_key_check');
       await c.query(

@@ -8,7 +8,7 @@
  * minute-granular timestamps, so ties on created_at are decided by id; 1 in 200 without one).
  */
 import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
-import { runDbops } from '../lib/cli.js';
+import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
@@ -48,12 +48,6 @@ const sequence: BenchFamily = {
 };
 export default sequence;
 
-/** Runs dbops for setup steps (untimed); throws unless it exits 0. */
-async function dbops(ctx: BenchContext, ...args: string[]): Promise<void> {
-  const run = await runDbops(args, ctx.db.url);
-  if (run.code !== 0) throw new Error(`dbops ${args.join(' ')} exited ${run.code}: ${run.stderr}`);
-}
-
 /**
  * The backfill step alone: 0001-0006 applied (columns, triggers, defaults), every number and
  * counter NULL, content_tsv NULL. Reset puts messages back byte for byte from a copy taken then
@@ -71,7 +65,7 @@ function backfill(rows: number): BenchOperation {
     },
     baseline: { kind: 'sql', sql: BACKFILL_SQL },
     async setup(ctx) {
-      await dbops(ctx, 'migrate', 'up', 'sequence', '--to', '0006');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'sequence', '--to', '0006');
       await ctx.client.query(
         'CREATE TABLE public.bench_messages_before AS SELECT * FROM public.messages',
       );
@@ -80,7 +74,8 @@ function backfill(rows: number): BenchOperation {
       const { rows: applied } = await ctx.client.query(
         `SELECT 1 FROM dbops.migrations_sequence WHERE name = '0007_sequence_backfill'`,
       );
-      if (applied.length > 0) await dbops(ctx, 'migrate', 'down', 'sequence', '--count', '1');
+      if (applied.length > 0)
+        await dbopsOrThrow(ctx.db.url, 'migrate', 'down', 'sequence', '--count', '1');
       const c = ctx.client;
       await c.query('SET session_replication_role = replica');
       await c.query('TRUNCATE public.messages');
@@ -104,7 +99,7 @@ function driftState(): (ctx: BenchContext) => Promise<SequenceDrift> {
   let created: Promise<SequenceDrift> | undefined;
   return (ctx) => {
     created ??= (async () => {
-      await dbops(ctx, 'migrate', 'up', 'sequence');
+      await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'sequence');
       await ctx.client.query('DROP TABLE public.bench_messages_before');
       const drift = await createDrift(ctx.client);
       ctx.log(`sequence: drift ${JSON.stringify(drift)}`);
