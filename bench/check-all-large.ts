@@ -6,7 +6,7 @@
  *
  *   npm run build && node dist/bench/check-all-large.js [scale=1] [--exact]
  */
-import { DEMO_FAMILIES } from '../src/demo/families.js';
+import { loadDemoFamilies } from '../src/demo/families.js';
 import type { FamilyName } from '../src/families/names.js';
 import { dbopsOrThrow, runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
@@ -20,6 +20,7 @@ const SIZES: Record<FamilyName, number> = {
   checkpoint: 200_000,
 };
 
+const DEMO_FAMILIES = await loadDemoFamilies();
 const db = await createBenchDatabase('check_all');
 try {
   for (const f of DEMO_FAMILIES) {

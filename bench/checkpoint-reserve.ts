@@ -11,7 +11,7 @@
  *   npm run build && node dist/bench/checkpoint-reserve.js [checkpoints=200000] [readyShare=0.1] [seconds=10] [rounds=3] [workers=8]
  */
 import type pg from 'pg';
-import { beckettBaseSchemaSql, seedBeckett } from '../src/fixtures/beckett.js';
+import { beckettBaseSchemaSql, seedBeckett } from '../src/families/checkpoint/fixture.js';
 import { dbopsOrThrow } from './lib/cli.js';
 import { type BenchDatabase, createBenchDatabase } from './lib/db.js';
 import {

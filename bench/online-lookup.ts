@@ -7,7 +7,7 @@
  *   npm run build && node dist/bench/online-lookup.js [messages=1000000] [partitions=10000]
  */
 import type pg from 'pg';
-import { queenBaseSchemaSql, seedQueen } from '../src/fixtures/queen.js';
+import { queenBaseSchemaSql, seedQueen } from '../src/families/lookup/fixture.js';
 import { runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
 import { startWriter } from './lib/writer.js';

@@ -10,7 +10,7 @@
  *   npm run build && node dist/bench/online-partition.js [chunks=2000000] [collections=500]
  */
 import type pg from 'pg';
-import { createSeededSemantik } from '../src/fixtures/semantik.js';
+import { createSeededSemantik } from '../src/families/partition/fixture.js';
 import { runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
 import { startWriter } from './lib/writer.js';

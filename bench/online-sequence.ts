@@ -8,7 +8,7 @@
  *   npm run build && node dist/bench/online-sequence.js [messages=1000000] [conversations=20000]
  */
 import type pg from 'pg';
-import { novaBaseSchemaSql, seedNova } from '../src/fixtures/nova.js';
+import { novaBaseSchemaSql, seedNova } from '../src/families/sequence/fixture.js';
 import { runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
 import { startWriter } from './lib/writer.js';

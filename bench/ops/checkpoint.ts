@@ -8,7 +8,7 @@
  * Data: `rows` checkpoints over 20 active subscriptions of one group, 10% ready (seedBeckett:
  * every checkpoint state represented), then `migrate up checkpoint`.
  */
-import { beckettBaseSchemaSql, seedBeckett } from '../../src/fixtures/beckett.js';
+import { beckettBaseSchemaSql, seedBeckett } from '../../src/families/checkpoint/fixture.js';
 import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from '../lib/types.js';

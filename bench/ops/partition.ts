@@ -6,8 +6,8 @@
  *
  * Data: `rows` chunks over rows/4000 collections of uneven sizes (createSeededSemantik).
  */
-import { createSeededSemantik } from '../../src/fixtures/semantik.js';
-import { KEY_CHECK_DEFINITION } from '../../src/partition/key.js';
+import { createSeededSemantik } from '../../src/families/partition/fixture.js';
+import { KEY_CHECK_DEFINITION } from '../../src/families/partition/online/key.js';
 import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';

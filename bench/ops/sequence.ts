@@ -7,7 +7,7 @@
  * Data: `rows` messages over rows/50 conversations (seedNova: skewed towards hot conversations,
  * minute-granular timestamps, so ties on created_at are decided by id; 1 in 200 without one).
  */
-import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
+import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { dbopsOrThrow } from '../lib/cli.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';

@@ -1,11 +1,11 @@
 import { customCheck } from '../../src/checks/types.js';
-import { lookupFinding } from './_findings.js';
+import { lookupFinding } from '../../src/families/lookup/findings.js';
 
 /**
  * Lookup rows newer than their partition's newest message: they name a message that was
  * deleted, or a (created_at, id) that no message has. (Rows older than the newest are "behind";
  * rows of partitions without messages are "orphaned".)
- * Computed with the other lookup findings in one pass (checks/lookup/_findings.ts).
+ * Computed with the other lookup findings in one pass (src/families/lookup/findings.ts).
  */
 export default customCheck({
   id: 'lookup.ahead',

@@ -1,9 +1,9 @@
 import { customCheck } from '../../src/checks/types.js';
-import { lookupFinding } from './_findings.js';
+import { lookupFinding } from '../../src/families/lookup/findings.js';
 
 /**
  * Lookup rows older than their partition's newest message by (created_at, id).
- * Computed with the other lookup findings in one pass (checks/lookup/_findings.ts).
+ * Computed with the other lookup findings in one pass (src/families/lookup/findings.ts).
  */
 export default customCheck({
   id: 'lookup.behind',

@@ -1,9 +1,9 @@
 import { customCheck } from '../../src/checks/types.js';
-import { lookupFinding } from './_findings.js';
+import { lookupFinding } from '../../src/families/lookup/findings.js';
 
 /**
  * Partitions that have messages (with created_at) but no lookup row for their queue.
- * Computed with the other lookup findings in one pass (checks/lookup/_findings.ts).
+ * Computed with the other lookup findings in one pass (src/families/lookup/findings.ts).
  */
 export default customCheck({
   id: 'lookup.missing',

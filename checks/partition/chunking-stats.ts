@@ -1,5 +1,5 @@
 import { sqlCheck } from '../../src/checks/types.js';
-import { COLLECTION_STATS_DRIFT } from '../../src/partition/monitoring.js';
+import { COLLECTION_STATS_DRIFT } from '../../src/families/partition/online/monitoring.js';
 
 /**
  * Collections whose row in the materialized view collection_chunking_stats is missing, extra or

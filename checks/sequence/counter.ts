@@ -1,11 +1,11 @@
 import { customCheck } from '../../src/checks/types.js';
-import { sequenceFinding } from './_findings.js';
+import { sequenceFinding } from '../../src/families/sequence/findings.js';
 
 /**
  * Conversations whose last_sequence_number is NULL or below their highest message number: the
  * next message would get a number that is taken. (A counter above the highest number is a gap,
  * see sequence.gaps.)
- * Computed with the other sequence findings in one pass (checks/sequence/_findings.ts).
+ * Computed with the other sequence findings in one pass (src/families/sequence/findings.ts).
  */
 export default customCheck({
   id: 'sequence.counter',

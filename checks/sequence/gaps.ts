@@ -1,5 +1,5 @@
 import { customCheck } from '../../src/checks/types.js';
-import { sequenceFinding } from './_findings.js';
+import { sequenceFinding } from '../../src/families/sequence/findings.js';
 
 /**
  * Conversations whose numbers are not exactly 1..last_sequence_number: a number missing in the
@@ -7,7 +7,7 @@ import { sequenceFinding } from './_findings.js';
  * legitimately, as does an INSERT ... ON CONFLICT on another unique index; numbers clients have
  * seen are never reused, so this is a warning and nothing renumbers. Messages without a number
  * and extra copies of a number are not counted here (sequence.nulls, sequence.duplicates).
- * Computed with the other sequence findings in one pass (checks/sequence/_findings.ts).
+ * Computed with the other sequence findings in one pass (src/families/sequence/findings.ts).
  */
 export default customCheck({
   id: 'sequence.gaps',

@@ -14,23 +14,27 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
-import type { MigrationContext } from '../../src/migrate/context.js';
 import {
   createMachinerySql,
   DROP_MACHINERY,
   installCaptureSql,
   removeCaptureSql,
   resetProgressSql,
-} from '../../src/partition/capture.js';
+} from '../../src/families/partition/online/capture.js';
 import {
   CREATE_KEY_OBJECTS,
   DROP_KEY_OBJECTS,
   KEY_FUNCTION_BODY,
   KEY_MISMATCH_BODY,
   KEY_REQUIRED_BODY,
-} from '../../src/partition/key.js';
-import { createStagingSql, HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
-import { inTransaction, planText } from '../../src/partition/sql.js';
+} from '../../src/families/partition/online/key.js';
+import {
+  createStagingSql,
+  HASH_LAYOUT,
+  LIST_LAYOUT,
+} from '../../src/families/partition/online/layouts.js';
+import { inTransaction, planText } from '../../src/families/partition/online/sql.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
 
 export const installs: SchemaManifest = {
   columns: [{ table: 'chunks', columns: ['partition_key'] }],

@@ -7,12 +7,12 @@
  * continues at the cursor committed with the last batch.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
+import { stripStaging } from '../../src/families/partition/online/build.js';
+import { CHANGES_TABLE, resetProgressSql } from '../../src/families/partition/online/capture.js';
+import { copyPlanSql, copyRows } from '../../src/families/partition/online/copy.js';
+import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/families/partition/online/layouts.js';
+import { inTransaction, planText } from '../../src/families/partition/online/sql.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
-import { stripStaging } from '../../src/partition/build.js';
-import { CHANGES_TABLE, resetProgressSql } from '../../src/partition/capture.js';
-import { copyPlanSql, copyRows } from '../../src/partition/copy.js';
-import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
-import { inTransaction, planText } from '../../src/partition/sql.js';
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();

@@ -5,14 +5,18 @@
  * gets them too), adds the foreign keys without a long lock on documents (NOT VALID per
  * partition, catch-up, VALIDATE, then the parent constraint adopts them), and ANALYZEs. Online:
  * each statement commits on its own and locks at most one staging partition (see
- * src/partition/build.ts); a rerun continues from what the catalog shows is done.
+ * src/families/partition/online/build.ts); a rerun continues from what the catalog shows is done.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
+import {
+  completeStaging,
+  dedupeSql,
+  stripStaging,
+} from '../../src/families/partition/online/build.js';
+import { CATCH_UP_SQL } from '../../src/families/partition/online/catchUp.js';
+import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/families/partition/online/layouts.js';
+import { planText } from '../../src/families/partition/online/sql.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
-import { completeStaging, dedupeSql, stripStaging } from '../../src/partition/build.js';
-import { CATCH_UP_SQL } from '../../src/partition/catchUp.js';
-import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/partition/layouts.js';
-import { planText } from '../../src/partition/sql.js';
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();

@@ -12,18 +12,18 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
-import type { MigrationContext } from '../../src/migrate/context.js';
-import { CATCH_UP_SQL } from '../../src/partition/catchUp.js';
-import { copyPlanSql } from '../../src/partition/copy.js';
+import { CATCH_UP_SQL } from '../../src/families/partition/online/catchUp.js';
+import { copyPlanSql } from '../../src/families/partition/online/copy.js';
 import {
   BASE_COLUMN_NAMES,
   HASH_LAYOUT,
   LIST_LAYOUT,
   renameSql,
-} from '../../src/partition/layouts.js';
-import { moveBackToHash, swapToList } from '../../src/partition/move.js';
-import { planText } from '../../src/partition/sql.js';
-import { summarySql } from '../../src/partition/verify.js';
+} from '../../src/families/partition/online/layouts.js';
+import { moveBackToHash, swapToList } from '../../src/families/partition/online/move.js';
+import { planText } from '../../src/families/partition/online/sql.js';
+import { summarySql } from '../../src/families/partition/online/verify.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
 
 export const installs: SchemaManifest = {
   tables: [{ name: 'chunks', columns: [...BASE_COLUMN_NAMES, 'partition_key'] }],

@@ -1,6 +1,6 @@
 /**
  * partition 0005: the seed's monitoring objects on the live 100-LIST chunks, with its bugs fixed
- * (see src/partition/monitoring.ts): partition_health, partition_distribution, the thresholds
+ * (see src/families/partition/online/monitoring.ts): partition_health, partition_distribution, the thresholds
  * table they share, collection_chunking_stats with its unique index, get_partition_for_collection,
  * analyze_partition_skew, refresh_collection_chunking_stats. One transaction; it only reads chunks
  * (ACCESS SHARE: writers are not blocked), once, to fill the materialized view.
@@ -13,7 +13,7 @@ import {
   DROP_MONITORING,
   GET_PARTITION_BODY,
   REFRESH_STATS_BODY,
-} from '../../src/partition/monitoring.js';
+} from '../../src/families/partition/online/monitoring.js';
 
 export const installs: SchemaManifest = {
   tables: [

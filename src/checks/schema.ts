@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import type { FamilyDefinition } from '../families/types.js';
+import type { MigrationFamily } from '../families/types.js';
 import type { DbopsMigration } from '../migrate/context.js';
 import { listMigrationFiles } from '../migrate/files.js';
 import { readApplied } from '../migrate/history.js';
@@ -9,7 +9,7 @@ import type { SchemaManifest, TriggerSpec } from './manifest.js';
 /** The `installs` manifests of the family's applied migrations, in the order they were applied. */
 export async function appliedManifests(
   client: pg.ClientBase,
-  family: FamilyDefinition,
+  family: MigrationFamily,
 ): Promise<SchemaManifest[]> {
   const files = new Map(listMigrationFiles(family).map((f) => [f.name, f]));
   const manifests: SchemaManifest[] = [];

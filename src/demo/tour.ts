@@ -15,7 +15,7 @@ import type { Report } from '../report/types.js';
 import { exitCodeFor } from '../report/types.js';
 import { allTargets } from '../resync/registry.js';
 import { runResync } from '../resync/run.js';
-import { DEMO_FAMILIES, DEMO_SKEW } from './families.js';
+import { DEMO_SKEW, loadDemoFamilies } from './families.js';
 
 /** Where the tour sends what it has to say; the CLI renders it. */
 export interface TourOutput {
@@ -42,11 +42,12 @@ export interface TourDeps {
 export async function runTour(deps: TourDeps, rows: number): Promise<void> {
   const { client, out } = deps;
   const config = { ...deps.config, skew: { ...deps.config.skew, ...DEMO_SKEW } };
-  const families = DEMO_FAMILIES.map((f) => f.family);
+  const demoFamilies = await loadDemoFamilies();
+  const families = demoFamilies.map((f) => f.family);
   const targets = namedTargets(families, config);
 
   const built: string[] = [];
-  for (const f of DEMO_FAMILIES) built.push(await f.setup(client, rows));
+  for (const f of demoFamilies) built.push(await f.setup(client, rows));
   out.step('1. Base schemas', [
     'The tables the four original systems had before their migrations, with generated data:',
     ...built,
@@ -88,7 +89,7 @@ export async function runTour(deps: TourDeps, rows: number): Promise<void> {
   ]);
 
   const drifted: string[] = [];
-  for (const f of DEMO_FAMILIES) drifted.push(await f.drift(client));
+  for (const f of demoFamilies) drifted.push(await f.drift(client));
   out.step('4. Drift', ['What happened to the originals in production:', ...drifted]);
   const found = await check('5. dbops check all (again)', [
     'The checks find every kind of drift; in CI this step fails the build (exit 1).',

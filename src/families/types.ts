@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { ResyncTarget } from '../resync/types.js';
 import type { FamilyName } from './names.js';
 
 /** A table a family's first migration needs, with the columns it relies on. */
@@ -7,9 +8,18 @@ export interface BaseTable {
   columns: string[];
 }
 
-/** Everything dbops knows about one migration family. */
-export interface FamilyDefinition {
-  name: FamilyName | string;
+/** How the demo builds one family's base schema with data, and how it breaks its derived data. */
+export interface DemoFamily {
+  family: FamilyName;
+  /** Creates the base schema with about `rows` source rows; returns a line describing it. */
+  setup(client: pg.ClientBase, rows: number): Promise<string>;
+  /** Simulates the drift the original system suffered; returns a line saying what was done. */
+  drift(client: pg.ClientBase): Promise<string>;
+}
+
+/** What the migration engine needs of a family (tests give it small made-up families). */
+export interface MigrationFamily {
+  name: string;
   /** One line for reports and the README. */
   title: string;
   /** Absolute path of the runnable migration files. */
@@ -20,4 +30,17 @@ export interface FamilyDefinition {
   baseTables: BaseTable[];
   /** Shape checks beyond tables and columns; returns one line per problem found. */
   preflight?: (client: pg.ClientBase, schema: string) => Promise<string[]>;
+}
+
+/**
+ * Everything the generic engines (migrate, checks, resync, demo) know about one family. A family
+ * lives in one folder, src/families/<name>/, with its migrations in migrations/<name>/ and its
+ * checks in checks/<name>/; the registry (src/families/index.ts) lists it.
+ */
+export interface FamilyDefinition extends MigrationFamily {
+  name: FamilyName;
+  /** The derived tables `dbops resync` can rebuild for this family, in the order `all` runs them. */
+  resyncTargets: ResyncTarget[];
+  /** The demo's data and drift for this family (loaded only by `dbops demo` and the bench). */
+  loadDemo(): Promise<DemoFamily>;
 }

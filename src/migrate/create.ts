@@ -8,7 +8,7 @@ const TEMPLATE = `/**
  * <family> <index>: what this migration does and which locks it takes, for how long.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
-import type { MigrationContext } from '../../src/migrate/context.js';
+import type { MigrationContext } from './context.js';
 
 // Transactional by default: only queue SQL with pgm.sql(); it runs in one transaction with the
 // history row. For online work (CREATE INDEX CONCURRENTLY, batched backfills) call

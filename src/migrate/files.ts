@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FamilyDefinition } from '../families/types.js';
+import type { MigrationFamily } from '../families/types.js';
 
 /** Migration file names: a 4-digit index, an underscore, lower-case words. */
 export const MIGRATION_FILE = /^(\d{4}_[a-z0-9_]+)\.(?:js|ts)$/;
@@ -19,7 +19,7 @@ export interface MigrationFile {
 }
 
 /** The family's migration files in apply order. */
-export function listMigrationFiles(family: FamilyDefinition): MigrationFile[] {
+export function listMigrationFiles(family: MigrationFamily): MigrationFile[] {
   if (!existsSync(family.migrationsDir)) return [];
   return readdirSync(family.migrationsDir)
     .map((file) => MIGRATION_FILE.exec(file))

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import type { FamilyDefinition } from '../families/types.js';
+import type { MigrationFamily } from '../families/types.js';
 
 /**
  * Problems that stop a family's first migration before anything changes: missing schema, base
@@ -7,7 +7,7 @@ import type { FamilyDefinition } from '../families/types.js';
  */
 export async function findBaseProblems(
   client: pg.ClientBase,
-  family: FamilyDefinition,
+  family: MigrationFamily,
   schema: string,
 ): Promise<string[]> {
   const { rows } = await client.query<{ table_name: string; column_name: string | null }>(

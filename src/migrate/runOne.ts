@@ -5,7 +5,7 @@ import { wrapPgError } from '../db/pgError.js';
 import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
 import { setSearchPath } from '../db/session.js';
 import { InterruptedError, LockError } from '../errors.js';
-import type { FamilyDefinition } from '../families/types.js';
+import type { MigrationFamily } from '../families/types.js';
 import type { Progress } from '../progress.js';
 import type { DbopsMigration, MigrationContext } from './context.js';
 import { IGNORE_NON_MIGRATIONS, type MigrationFile } from './files.js';
@@ -26,7 +26,7 @@ export interface RunDeps {
 }
 
 export interface FamilyTarget {
-  def: FamilyDefinition;
+  def: MigrationFamily;
   /** Schema of the family's base tables (from config). */
   schema: string;
 }

@@ -1,37 +1,26 @@
 import { UsageError } from '../errors.js';
-import { checkpointsTarget } from './targets/checkpoints.js';
-import { chunkingStatsTarget } from './targets/chunkingStats.js';
-import { conversationStatsTarget } from './targets/conversationStats.js';
-import { partitionLookupTarget } from './targets/partitionLookup.js';
-import { sequenceNumbersTarget } from './targets/sequenceNumbers.js';
+import { allFamilies } from '../families/index.js';
 import type { ResyncTarget } from './types.js';
 
-/** The allowlist of derived targets, in the order `resync all` runs them. */
-const TARGETS: ResyncTarget[] = [
-  partitionLookupTarget,
-  conversationStatsTarget,
-  sequenceNumbersTarget,
-  checkpointsTarget,
-  chunkingStatsTarget,
-];
-
+/** The allowlist of derived targets, in the order `resync all` runs them (family registry order). */
 export function allTargets(): ResyncTarget[] {
-  return [...TARGETS];
+  return allFamilies().flatMap((f) => f.resyncTargets);
 }
 
 /** Targets named on the command line (`all` expands); an unknown name is a usage error. */
 export function targetsNamed(names: string[]): ResyncTarget[] {
-  if (names.includes('all')) return allTargets();
+  const targets = allTargets();
+  if (names.includes('all')) return targets;
   const chosen = new Set<ResyncTarget>();
   for (const name of names) {
-    const target = TARGETS.find((t) => t.name === name);
+    const target = targets.find((t) => t.name === name);
     if (!target) {
       throw new UsageError(
         `unknown resync target "${name}"`,
-        `Targets: ${TARGETS.map((t) => t.name).join(', ')}, or all.`,
+        `Targets: ${targets.map((t) => t.name).join(', ')}, or all.`,
       );
     }
     chosen.add(target);
   }
-  return TARGETS.filter((t) => chosen.has(t));
+  return targets.filter((t) => chosen.has(t));
 }

@@ -1,5 +1,9 @@
 import type pg from 'pg';
-import { type BeckettSize, beckettBaseSchemaSql, seedBeckett } from '../../src/fixtures/beckett.js';
+import {
+  type BeckettSize,
+  beckettBaseSchemaSql,
+  seedBeckett,
+} from '../../src/families/checkpoint/fixture.js';
 import { catalogSnapshot, createTestDatabase, type TestDatabase, tableChecksum } from './db.js';
 
 export const BECKETT_BASE_TABLES = [

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHECKPOINT_PREPROCESSOR_BODY } from '../../src/fixtures/beckett.js';
+import { CHECKPOINT_PREPROCESSOR_BODY } from '../../src/families/checkpoint/fixture.js';
 import {
   beckettBaseState,
   checkpointDrift,

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { queenBaseSchemaSql, seedQueen } from '../../src/fixtures/queen.js';
+import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase, tableChecksum } from '../helpers/db.js';
 import { insertBatch, lookupDrift, partitionIds } from '../helpers/lookup.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSeededSemantik } from '../../src/fixtures/semantik.js';
-import { KEY_CHECK_DEFINITION } from '../../src/partition/key.js';
+import { createSeededSemantik } from '../../src/families/partition/fixture.js';
+import { KEY_CHECK_DEFINITION } from '../../src/families/partition/online/key.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase, tableChecksum } from '../helpers/db.js';
 

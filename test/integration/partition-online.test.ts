@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSeededSemantik } from '../../src/fixtures/semantik.js';
+import { createSeededSemantik } from '../../src/families/partition/fixture.js';
 import {
   createShadow,
   SHADOW,

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSeededSemantik } from '../../src/fixtures/semantik.js';
+import { createSeededSemantik } from '../../src/families/partition/fixture.js';
 import { runCli } from '../helpers/cli.js';
 import {
   catalogSnapshot,

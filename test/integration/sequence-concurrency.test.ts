@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
+import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {

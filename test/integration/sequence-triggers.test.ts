@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
+import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { runCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { conversationIds, NO_DRIFT, sendMessage, sequenceDrift } from '../helpers/sequence.js';

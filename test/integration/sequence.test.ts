@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { novaBaseSchemaSql, seedNova } from '../../src/fixtures/nova.js';
+import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { runCli } from '../helpers/cli.js';
 import {
   catalogSnapshot,

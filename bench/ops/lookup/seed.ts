@@ -1,5 +1,9 @@
 import type pg from 'pg';
-import { type QueenSize, queenBaseSchemaSql, seedQueen } from '../../../src/fixtures/queen.js';
+import {
+  type QueenSize,
+  queenBaseSchemaSql,
+  seedQueen,
+} from '../../../src/families/lookup/fixture.js';
 
 /**
  * Queen's base schema with seedQueen's data, loaded the fast way: messages' keys and indexes are

@@ -1,0 +1,193 @@
+import type pg from 'pg';
+import { CATALOG_SQL } from './sql.js';
+
+/** One column as the catalog has it. */
+export interface ColumnInfo {
+  name: string;
+  /** format_type(): `bigint`, `timestamp with time zone`, `beckett.retry[]`, ... */
+  type: string;
+  notNull: boolean;
+  /** pg_get_expr of the default, e.g. `nextval('messages_sequence_number_seq'::regclass)`. */
+  default: string | null;
+  /** 'a' (ALWAYS) / 'd' (BY DEFAULT) for identity columns, '' otherwise. */
+  identity: string;
+  /** 's' for a stored generated column, '' otherwise. */
+  generated: string;
+  /** Qualified name of a sequence owned by this column (serial / identity), or null. */
+  ownedSequence: string | null;
+  comment: string | null;
+}
+
+/** A constraint on the table: p(rimary), u(nique), f(oreign key), c(heck), x (exclusion). */
+export interface ConstraintInfo {
+  name: string;
+  type: 'p' | 'u' | 'f' | 'c' | 'x' | 't';
+  /** pg_get_constraintdef(), e.g. `FOREIGN KEY (collection_id) REFERENCES collections(id)`. */
+  definition: string;
+  columns: string[];
+  validated: boolean;
+  /** For a foreign key: the referenced table, qualified. */
+  references: string | null;
+}
+
+/** An index; `constraint` names the constraint that owns it (primary key, unique), if any. */
+export interface IndexInfo {
+  name: string;
+  definition: string;
+  unique: boolean;
+  primary: boolean;
+  constraint: string | null;
+  /** Plain key columns; an expression key appears as null. */
+  columns: (string | null)[];
+  partial: boolean;
+  valid: boolean;
+}
+
+/** A trigger (internal ones, e.g. foreign key enforcement, are left out). */
+export interface TriggerInfo {
+  name: string;
+  definition: string;
+  timing: 'BEFORE' | 'AFTER' | 'INSTEAD OF';
+  level: 'ROW' | 'STATEMENT';
+  events: ('INSERT' | 'UPDATE' | 'DELETE' | 'TRUNCATE')[];
+  /** `UPDATE OF a, b`: the columns an UPDATE must set for the trigger to fire; empty = any. */
+  updateColumns: string[];
+  /** The trigger function, qualified. */
+  function: string;
+  /** 'O' origin (default), 'D' disabled, 'R' replica, 'A' always. */
+  enabled: string;
+}
+
+/** A foreign key of another table that references this one. */
+export interface IncomingForeignKey {
+  name: string;
+  table: string;
+  definition: string;
+}
+
+/** A view or materialized view that reads the table (directly). */
+export interface DependentView {
+  name: string;
+  kind: 'v' | 'm';
+  definition: string;
+}
+
+/** Everything dbops reads about one table before it changes it. */
+export interface TableSnapshot {
+  schema: string;
+  name: string;
+  /** 'r' table, 'p' partitioned table. */
+  kind: 'r' | 'p';
+  owner: string;
+  options: string[];
+  /** `HASH (collection_id)` for a partitioned table, else null. */
+  partitionKey: string | null;
+  partitions: { name: string; bound: string }[];
+  columns: ColumnInfo[];
+  constraints: ConstraintInfo[];
+  indexes: IndexInfo[];
+  triggers: TriggerInfo[];
+  foreignKeysIn: IncomingForeignKey[];
+  views: DependentView[];
+}
+
+/** A function found by name, with its full definition. */
+export interface FunctionInfo {
+  schema: string;
+  name: string;
+  identityArgs: string;
+  returns: string;
+  definition: string;
+}
+
+/** A type found by name: c(omposite), e(num), d(omain), b(ase), r(ange). */
+export interface TypeInfo {
+  schema: string;
+  name: string;
+  kind: string;
+  /** Enum labels, composite attributes (`name type`), or the domain's base type. */
+  details: string[];
+}
+
+/** What one schema holds, for the names a family asked about. */
+export interface CatalogSnapshot {
+  schema: string;
+  /** Tables (and partitioned tables) by name; names asked for that do not exist are absent. */
+  tables: Map<string, TableSnapshot>;
+  /** Relations of any kind (table, view, index, sequence, ...) by name: what a CREATE would clash with. */
+  relations: Map<string, string>;
+  functions: FunctionInfo[];
+  types: Map<string, TypeInfo>;
+}
+
+/** Names a family wants described: tables in full, plus functions and types by name. */
+export interface CatalogRequest {
+  tables: string[];
+  functions?: string[];
+  types?: string[];
+}
+
+/**
+ * Reads the catalog for `schema` in one round trip (a single parameterized statement returning
+ * one JSON document), so preflights and migrations work from what the database really has.
+ */
+export async function readCatalog(
+  client: pg.ClientBase,
+  schema: string,
+  request: CatalogRequest,
+): Promise<CatalogSnapshot> {
+  const { rows } = await client.query<{ doc: RawCatalog }>(CATALOG_SQL, [
+    schema,
+    request.tables,
+    request.functions ?? [],
+    request.types ?? [],
+  ]);
+  const doc = rows[0]!.doc;
+  return {
+    schema,
+    tables: new Map((doc.tables ?? []).map((t) => [t.name, normaliseTable(t)])),
+    relations: new Map((doc.relations ?? []).map((r) => [r.name, r.kind])),
+    functions: doc.functions ?? [],
+    types: new Map((doc.types ?? []).map((t) => [t.name, t])),
+  };
+}
+
+/** The column of a table, or undefined. */
+export function columnOf(table: TableSnapshot | undefined, name: string): ColumnInfo | undefined {
+  return table?.columns.find((c) => c.name === name);
+}
+
+/** Triggers that fire on an UPDATE setting `columns` (those without a column list fire on any). */
+export function updateTriggersFor(table: TableSnapshot, columns: string[]): TriggerInfo[] {
+  return table.triggers.filter(
+    (t) =>
+      t.events.includes('UPDATE') &&
+      t.enabled !== 'D' &&
+      (t.updateColumns.length === 0 || t.updateColumns.some((c) => columns.includes(c))),
+  );
+}
+
+interface RawCatalog {
+  tables: (Omit<TableSnapshot, 'partitions' | 'foreignKeysIn' | 'views'> & {
+    partitions: TableSnapshot['partitions'] | null;
+    foreignKeysIn: IncomingForeignKey[] | null;
+    views: DependentView[] | null;
+  })[];
+  relations: { name: string; kind: string }[];
+  functions: FunctionInfo[];
+  types: TypeInfo[];
+}
+
+function normaliseTable(t: RawCatalog['tables'][number]): TableSnapshot {
+  return {
+    ...t,
+    options: t.options ?? [],
+    partitions: t.partitions ?? [],
+    columns: t.columns ?? [],
+    constraints: t.constraints ?? [],
+    indexes: t.indexes ?? [],
+    triggers: t.triggers ?? [],
+    foreignKeysIn: t.foreignKeysIn ?? [],
+    views: t.views ?? [],
+  };
+}

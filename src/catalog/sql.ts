@@ -1,0 +1,105 @@
+/**
+ * The catalog snapshot as one JSON document. $1 schema, $2 table names, $3 function names,
+ * $4 type names. Tables are described in full (columns, constraints, indexes, triggers with the
+ * columns an UPDATE fires them on, foreign keys in, views reading them, partitions); `relations`
+ * lists every relation of the schema whose name is asked for anywhere, so a preflight can tell a
+ * name clash with an index or a view as well as with a table.
+ */
+export const CATALOG_SQL = `
+WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = $1),
+tbl AS (
+  SELECT c.* FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+   WHERE c.relname = ANY($2::text[]) AND c.relkind IN ('r', 'p')
+)
+SELECT json_build_object(
+  'tables', (SELECT coalesce(json_agg(json_build_object(
+     'schema', $1::text,
+     'name', t.relname,
+     'kind', t.relkind,
+     'owner', pg_get_userbyid(t.relowner),
+     'options', coalesce(t.reloptions, '{}'),
+     'partitionKey', CASE WHEN t.relkind = 'p' THEN pg_get_partkeydef(t.oid) END,
+     'partitions', (SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid)) ORDER BY p.relname)
+                      FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = t.oid),
+     'columns', (SELECT json_agg(json_build_object(
+                   'name', a.attname,
+                   'type', format_type(a.atttypid, a.atttypmod),
+                   'notNull', a.attnotnull,
+                   'default', pg_get_expr(d.adbin, d.adrelid),
+                   'identity', a.attidentity,
+                   'generated', a.attgenerated,
+                   'ownedSequence', (SELECT format('%I.%I', sn.nspname, s.relname)
+                                       FROM pg_depend dp JOIN pg_class s ON s.oid = dp.objid AND s.relkind = 'S'
+                                       JOIN pg_namespace sn ON sn.oid = s.relnamespace
+                                      WHERE dp.classid = 'pg_class'::regclass AND dp.refobjid = t.oid
+                                        AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1),
+                   'comment', col_description(t.oid, a.attnum)) ORDER BY a.attnum)
+                  FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                 WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
+     'constraints', (SELECT json_agg(json_build_object(
+                       'name', k.conname,
+                       'type', k.contype,
+                       'definition', pg_get_constraintdef(k.oid),
+                       'columns', (SELECT coalesce(json_agg(a.attname ORDER BY x.n), '[]')
+                                     FROM unnest(k.conkey) WITH ORDINALITY x(attnum, n)
+                                     JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.attnum),
+                       'validated', k.convalidated,
+                       'references', CASE WHEN k.contype = 'f' THEN (SELECT format('%I.%I', qn.nspname, qc.relname) FROM pg_class qc JOIN pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = k.confrelid) END) ORDER BY k.conname)
+                      FROM pg_constraint k WHERE k.conrelid = t.oid),
+     'indexes', (SELECT json_agg(json_build_object(
+                   'name', ic.relname,
+                   'definition', pg_get_indexdef(ix.indexrelid),
+                   'unique', ix.indisunique,
+                   'primary', ix.indisprimary,
+                   'constraint', (SELECT k.conname FROM pg_constraint k WHERE k.conindid = ix.indexrelid AND k.conrelid = t.oid LIMIT 1),
+                   'columns', (SELECT json_agg(a.attname ORDER BY x.n)
+                                 FROM unnest(ix.indkey::int2[]) WITH ORDINALITY x(attnum, n)
+                                 LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.attnum AND x.attnum > 0
+                                WHERE x.n <= ix.indnkeyatts),
+                   'partial', ix.indpred IS NOT NULL,
+                   'valid', ix.indisvalid) ORDER BY ic.relname)
+                  FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid WHERE ix.indrelid = t.oid),
+     'triggers', (SELECT json_agg(json_build_object(
+                    'name', tg.tgname,
+                    'definition', pg_get_triggerdef(tg.oid),
+                    'timing', CASE WHEN tg.tgtype & 2 <> 0 THEN 'BEFORE' WHEN tg.tgtype & 64 <> 0 THEN 'INSTEAD OF' ELSE 'AFTER' END,
+                    'level', CASE WHEN tg.tgtype & 1 <> 0 THEN 'ROW' ELSE 'STATEMENT' END,
+                    'events', (SELECT json_agg(e.name ORDER BY e.bit) FROM (VALUES (4, 'INSERT'), (8, 'DELETE'), (16, 'UPDATE'), (32, 'TRUNCATE')) e(bit, name)
+                                WHERE tg.tgtype & e.bit <> 0),
+                    'updateColumns', (SELECT coalesce(json_agg(a.attname ORDER BY a.attnum), '[]')
+                                        FROM pg_attribute a WHERE a.attrelid = t.oid AND a.attnum = ANY(tg.tgattr::int2[])),
+                    'function', (SELECT format('%I.%I', fn.nspname, f.proname) FROM pg_proc f JOIN pg_namespace fn ON fn.oid = f.pronamespace WHERE f.oid = tg.tgfoid),
+                    'enabled', tg.tgenabled) ORDER BY tg.tgname)
+                   FROM pg_trigger tg WHERE tg.tgrelid = t.oid AND NOT tg.tgisinternal),
+     'foreignKeysIn', (SELECT json_agg(json_build_object(
+                         'name', k.conname, 'table', (SELECT format('%I.%I', qn.nspname, qc.relname) FROM pg_class qc JOIN pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = k.conrelid), 'definition', pg_get_constraintdef(k.oid))
+                         ORDER BY k.conrelid, k.conname)
+                        FROM pg_constraint k
+                       WHERE k.contype = 'f' AND k.confrelid = t.oid AND k.conrelid <> t.oid AND k.conparentid = 0),
+     'views', (SELECT json_agg(json_build_object('name', (SELECT format('%I.%I', qn.nspname, qc.relname) FROM pg_class qc JOIN pg_namespace qn ON qn.oid = qc.relnamespace WHERE qc.oid = v.oid), 'kind', v.relkind, 'definition', pg_get_viewdef(v.oid))
+                 ORDER BY v.oid)
+                FROM (SELECT DISTINCT v.oid, v.relkind FROM pg_depend dp
+                        JOIN pg_rewrite r ON r.oid = dp.objid AND dp.classid = 'pg_rewrite'::regclass
+                        JOIN pg_class v ON v.oid = r.ev_class
+                       WHERE dp.refclassid = 'pg_class'::regclass AND dp.refobjid = t.oid AND v.oid <> t.oid) v)
+   ) ORDER BY t.relname), '[]') FROM tbl t),
+  'relations', (SELECT coalesce(json_agg(json_build_object('name', c.relname, 'kind', c.relkind) ORDER BY c.relname), '[]')
+                  FROM pg_class c JOIN ns ON ns.oid = c.relnamespace
+                 WHERE c.relname = ANY($2::text[] || $3::text[] || $4::text[])),
+  'functions', (SELECT coalesce(json_agg(json_build_object(
+                  'schema', $1::text, 'name', p.proname, 'identityArgs', pg_get_function_identity_arguments(p.oid),
+                  'returns', pg_get_function_result(p.oid), 'definition', pg_get_functiondef(p.oid))
+                  ORDER BY p.proname, pg_get_function_identity_arguments(p.oid)), '[]')
+                  FROM pg_proc p JOIN ns ON ns.oid = p.pronamespace
+                 WHERE p.proname = ANY($3::text[]) AND p.prokind IN ('f', 'p')),
+  'types', (SELECT coalesce(json_agg(json_build_object(
+              'schema', $1::text, 'name', ty.typname, 'kind', ty.typtype,
+              'details', CASE ty.typtype
+                 WHEN 'e' THEN (SELECT json_agg(e.enumlabel ORDER BY e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = ty.oid)
+                 WHEN 'c' THEN (SELECT json_agg(a.attname || ' ' || format_type(a.atttypid, a.atttypmod) ORDER BY a.attnum)
+                                  FROM pg_attribute a WHERE a.attrelid = ty.typrelid AND a.attnum > 0 AND NOT a.attisdropped)
+                 WHEN 'd' THEN json_build_array(format_type(ty.typbasetype, ty.typtypmod))
+                 ELSE '[]'::json END) ORDER BY ty.typname), '[]')
+              FROM pg_type ty JOIN ns ON ns.oid = ty.typnamespace
+             WHERE ty.typname = ANY($4::text[]))
+) AS doc`;

@@ -1,0 +1,176 @@
+import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/types.js';
+
+/**
+ * queen.partition_lookup from queen.messages. Repairs missing rows, rows behind, rows ahead
+ * (naming a deleted or non-newest message), rows for partitions without messages, and rows with
+ * a queue_name that is not the partition's queue. "Newest" is by (created_at, id); messages with
+ * NULL created_at are ignored, as in the trigger.
+ *
+ * Safe with live writers. Each batch of partitions (id order) is one transaction:
+ * 1. LOCK_BATCH finds the batch's drifted partitions (lookup rows that differ from the newest
+ *    message in the statement's snapshot, missing, extra or naming another queue) and takes the
+ *    row lock of their (queue, partition) lookup rows in partition_id order with the trigger's
+ *    own upsert (DO UPDATE ... WHERE false locks without writing), inserting a placeholder where
+ *    a row is missing. Same statement shape and order as the trigger, so a trigger and a batch
+ *    cannot deadlock; a trigger that needs one of these rows now waits for this batch.
+    In sync means: exactly one row, for the partition's queue, naming the newest message, or no
+    row and no message. The batch's rows come from one index range scan over its partition_id
+    range (as a plain join the planner hashed the whole lookup table once per batch; probing
+    each partition's own and other-queue rows cost two index probes per partition).
+ *    Rows in sync are not locked (a lock is a heap write: locking every row made the resync 4x
+ *    slower than the plain SQL rebuild). Skipping them is safe: a row equal to the truth in a
+ *    snapshot stays equal, because every message committed after that snapshot went through the
+ *    trigger, which only moves the row forward to that message.
+ * 2. REPAIR_BATCH runs, for the drifted partitions, with a fresh snapshot taken after the locks:
+ *    every message whose trigger already wrote is visible, so the truth it computes is never
+ *    older than the row (a row that moved forward is not moved back); messages committed later
+ *    advance the row after us. It writes only rows that differ, deletes placeholders of
+ *    partitions without messages, and wrong-queue rows (which the trigger never touches).
+ */
+const LOCK_BATCH = `
+WITH keys AS MATERIALIZED (
+  SELECT p.id, p.queue_id FROM partitions p
+   WHERE p.id > coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')
+   ORDER BY p.id
+   LIMIT $2
+), batch AS MATERIALIZED (
+  SELECT k.id, q.name AS queue_name FROM keys k JOIN queues q ON q.id = k.queue_id
+), lookup_rows AS MATERIALIZED (
+  SELECT pl.partition_id, pl.queue_name, pl.last_message_id, pl.last_message_created_at
+    FROM partition_lookup pl
+   WHERE pl.partition_id > coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')
+     AND pl.partition_id <= (SELECT id FROM batch ORDER BY id DESC LIMIT 1)
+), drifted AS MATERIALIZED (
+  SELECT b.id, b.queue_name
+    FROM batch b
+    LEFT JOIN LATERAL (SELECT id, created_at FROM messages
+                        WHERE partition_id = b.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+    LEFT JOIN lookup_rows r ON r.partition_id = b.id
+   GROUP BY b.id, b.queue_name, m.id, m.created_at
+  HAVING count(r.partition_id) <> (m.id IS NOT NULL)::int
+      OR bool_or(r.queue_name <> b.queue_name OR r.last_message_id <> m.id
+                 OR r.last_message_created_at <> m.created_at)
+), locked AS (
+  INSERT INTO partition_lookup AS pl
+         (queue_name, partition_id, last_message_id, last_message_created_at, updated_at)
+  SELECT queue_name, id, '00000000-0000-0000-0000-000000000000', '-infinity', now()
+    FROM drifted ORDER BY id
+  ON CONFLICT (queue_name, partition_id) DO UPDATE SET updated_at = pl.updated_at WHERE false
+  RETURNING partition_id::text || ' ' || queue_name AS row_key
+)
+SELECT (SELECT id::text FROM batch ORDER BY id DESC LIMIT 1) AS last,
+       (SELECT count(*) FROM batch)::int AS keys,
+       coalesce((SELECT array_agg(id::text ORDER BY id) FROM drifted), '{}') AS ids,
+       coalesce((SELECT array_agg(row_key) FROM locked), '{}') AS placeholders`;
+
+// partition_id = ANY ($1) on the lookup side too: with only the join condition, a batch of a few
+// hundred drifted partitions made the planner scan the whole lookup table for the UPDATE/DELETE.
+const REPAIR_BATCH = `
+WITH truth AS MATERIALIZED (
+  SELECT p.id AS partition_id, q.name AS queue_name, m.id AS message_id, m.created_at
+    FROM partitions p
+    JOIN queues q ON q.id = p.queue_id
+    LEFT JOIN LATERAL (SELECT id, created_at FROM messages
+                        WHERE partition_id = p.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+   WHERE p.id = ANY ($1::uuid[])
+), updated AS (
+  UPDATE partition_lookup pl
+     SET last_message_id = t.message_id, last_message_created_at = t.created_at, updated_at = now()
+    FROM truth t
+   WHERE pl.partition_id = ANY ($1::uuid[])
+     AND pl.partition_id = t.partition_id AND pl.queue_name = t.queue_name
+     AND t.message_id IS NOT NULL
+     AND (pl.last_message_id, pl.last_message_created_at) IS DISTINCT FROM (t.message_id, t.created_at)
+  RETURNING pl.partition_id::text || ' ' || pl.queue_name AS row_key
+), deleted AS (
+  DELETE FROM partition_lookup pl
+   USING truth t
+   WHERE pl.partition_id = ANY ($1::uuid[])
+     AND pl.partition_id = t.partition_id
+     AND (t.message_id IS NULL OR pl.queue_name <> t.queue_name)
+  RETURNING pl.partition_id::text || ' ' || pl.queue_name AS row_key
+)
+SELECT coalesce((SELECT array_agg(row_key) FROM updated), '{}') AS updated,
+       coalesce((SELECT array_agg(row_key) FROM deleted), '{}') AS deleted`;
+
+/** Lookup rows whose partition no longer exists (possible only with the FK disabled or dropped). */
+const DELETE_ORPHANS = `
+DELETE FROM partition_lookup pl
+ WHERE NOT EXISTS (SELECT 1 FROM partitions p JOIN queues q ON q.id = p.queue_id WHERE p.id = pl.partition_id)`;
+
+/** What a run would do, classified per lookup row / partition, read-only. */
+const COUNT_DRIFT = `
+WITH truth AS (
+  SELECT p.id AS partition_id, q.name AS queue_name, m.id AS message_id, m.created_at
+    FROM partitions p JOIN queues q ON q.id = p.queue_id
+    LEFT JOIN LATERAL (SELECT id, created_at FROM messages
+                        WHERE partition_id = p.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+)
+SELECT
+  (SELECT count(*) FROM truth t
+    WHERE t.message_id IS NOT NULL
+      AND NOT EXISTS (SELECT 1 FROM partition_lookup pl
+                       WHERE pl.partition_id = t.partition_id AND pl.queue_name = t.queue_name))::int AS inserted,
+  (SELECT count(*) FROM truth t JOIN partition_lookup pl
+       ON pl.partition_id = t.partition_id AND pl.queue_name = t.queue_name
+    WHERE t.message_id IS NOT NULL
+      AND (pl.last_message_id, pl.last_message_created_at) IS DISTINCT FROM (t.message_id, t.created_at))::int AS updated,
+  (SELECT count(*) FROM partition_lookup pl LEFT JOIN truth t ON t.partition_id = pl.partition_id
+    WHERE t.partition_id IS NULL OR t.message_id IS NULL OR pl.queue_name <> t.queue_name)::int AS deleted`;
+
+export const partitionLookupTarget: ResyncTarget = {
+  name: 'partition-lookup',
+  family: 'lookup',
+  title: 'queen.partition_lookup from queen.messages',
+  defaultBatchSize: 1000,
+
+  async totalKeys(client) {
+    const { rows } = await client.query<{ n: number }>('SELECT count(*)::int AS n FROM partitions');
+    return rows[0]?.n ?? 0;
+  },
+
+  async countDrift(client): Promise<ResyncCounts> {
+    const { rows } = await client.query<ResyncCounts>(COUNT_DRIFT);
+    return rows[0]!;
+  },
+
+  // Both statements are prepared once per session (named): planning them on every batch was
+  // 10-30% of a batch. Their generic plans have the same index-driven shape as custom ones.
+  async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
+    const locked = await client.query<{
+      last: string | null;
+      keys: number;
+      ids: string[];
+      placeholders: string[];
+    }>({ name: 'dbops-resync-lookup-lock', text: LOCK_BATCH, values: [cursor, batchSize] });
+    const { last, keys, ids } = locked.rows[0]!;
+    const next = keys < batchSize ? null : last;
+    if (ids.length === 0) return { next, keys, inserted: 0, updated: 0, deleted: 0 };
+    const placeholders = new Set(locked.rows[0]!.placeholders);
+    const { rows } = await client.query<{ updated: string[]; deleted: string[] }>({
+      name: 'dbops-resync-lookup-repair',
+      text: REPAIR_BATCH,
+      values: [ids],
+    });
+    const r = rows[0]!;
+    // Rows are keyed "partition_id queue_name". A placeholder that got real values is an
+    // insert; one deleted again (partition without messages) was never there.
+    const filled = r.updated.filter((key) => placeholders.has(key)).length;
+    const dropped = r.deleted.filter((key) => placeholders.has(key)).length;
+    return {
+      next,
+      keys,
+      inserted: filled,
+      updated: r.updated.length - filled,
+      deleted: r.deleted.length - dropped,
+    };
+  },
+
+  async finish(client): Promise<ResyncCounts> {
+    const { rowCount } = await client.query(DELETE_ORPHANS);
+    return { inserted: 0, updated: 0, deleted: rowCount ?? 0 };
+  },
+};

@@ -1,0 +1,23 @@
+import { migrationSourcesDir, migrationsDir } from '../../paths.js';
+import type { FamilyDefinition } from '../types.js';
+import { findChunksShapeProblems } from './online/shape.js';
+import { chunkingStatsTarget } from './resync.js';
+
+/** Semantik's chunks: 16 HASH partitions moved, online and reversibly, to 100 LIST partitions. */
+export const partitionFamily: FamilyDefinition = {
+  name: 'partition',
+  title: "Semantik's chunks from 16 HASH to 100 LIST partitions (every row kept)",
+  migrationsDir: migrationsDir('partition'),
+  sourcesDir: migrationSourcesDir('partition'),
+  baseTables: [
+    { table: 'collections', columns: ['id'] },
+    { table: 'documents', columns: ['id', 'collection_id'] },
+    {
+      table: 'chunks',
+      columns: ['id', 'collection_id', 'document_id', 'chunk_index', 'content', 'created_at'],
+    },
+  ],
+  preflight: findChunksShapeProblems,
+  resyncTargets: [chunkingStatsTarget],
+  loadDemo: () => import('./demo.js').then((m) => m.partitionDemo),
+};

@@ -1,0 +1,150 @@
+import type pg from 'pg';
+import { quoteIdent } from '../../db/ident.js';
+
+/**
+ * Nova's messaging base schema (the state before the sequence family), as described in
+ * UPSTREAM.md: conversations, conversation_members, messages. Used by the demo, the tests and
+ * the bench. `schema` defaults to public.
+ */
+export function novaBaseSchemaSql(schema = 'public'): string {
+  const s = quoteIdent(schema);
+  return `
+CREATE SCHEMA IF NOT EXISTS ${s};
+CREATE TABLE ${s}.conversations (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  conversation_type varchar(20) NOT NULL CHECK (conversation_type IN ('direct', 'group')),
+  name varchar(255),
+  created_by uuid NOT NULL,
+  created_at timestamptz DEFAULT now(),
+  updated_at timestamptz DEFAULT now()
+);
+CREATE TABLE ${s}.conversation_members (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  conversation_id uuid NOT NULL REFERENCES ${s}.conversations (id) ON DELETE CASCADE,
+  user_id uuid NOT NULL,
+  role varchar(20) DEFAULT 'member',
+  joined_at timestamptz DEFAULT now(),
+  last_read_at timestamptz,
+  is_muted boolean DEFAULT false,
+  is_archived boolean DEFAULT false,
+  UNIQUE (conversation_id, user_id)
+);
+CREATE TABLE ${s}.messages (
+  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+  conversation_id uuid NOT NULL REFERENCES ${s}.conversations (id) ON DELETE CASCADE,
+  sender_id uuid NOT NULL,
+  content text,
+  message_type varchar(20) DEFAULT 'text',
+  created_at timestamptz DEFAULT now(),
+  edited_at timestamptz,
+  deleted_at timestamptz,
+  recalled_at timestamptz
+);
+CREATE INDEX idx_messages_conversation_created ON ${s}.messages (conversation_id, created_at DESC);`;
+}
+
+export interface NovaSize {
+  conversations: number;
+  messages: number;
+}
+
+/** Words message content is drawn from, so that full-text search has something to find. */
+const WORDS = [
+  'hello',
+  'meeting',
+  'tomorrow',
+  'lunch',
+  'project',
+  'deadline',
+  'coffee',
+  'weekend',
+  'photo',
+  'invoice',
+  'flight',
+  'dinner',
+  'release',
+  'review',
+  'thanks',
+  'sorry',
+  'running',
+  'late',
+  'budget',
+  'party',
+  'schedule',
+  'call',
+  'document',
+  'birthday',
+  'concert',
+  'train',
+  'holiday',
+];
+
+/**
+ * Realistic, deterministic Nova data. Ids are md5-derived from the seed (the same seed gives the
+ * same rows). A fifth of the conversations are groups (3 to 20 members), the rest direct (2).
+ * Messages are skewed towards a few hot conversations; created_at is at minute granularity over
+ * 30 days in random (not insertion) order, so equal timestamps are common and order is often
+ * decided by id; about 1 in 200 messages has no created_at and 1 in 50 is soft-deleted.
+ */
+export async function seedNova(
+  client: pg.ClientBase,
+  size: NovaSize,
+  schema = 'public',
+  seed = 0.42,
+): Promise<void> {
+  const s = quoteIdent(schema);
+  const tag = String(seed);
+  await client.query('SELECT setseed($1)', [seed]);
+  await client.query(
+    `INSERT INTO ${s}.conversations (id, conversation_type, name, created_by, created_at)
+     SELECT md5('conversation' || $2 || g)::uuid,
+            CASE WHEN g % 5 = 0 THEN 'group' ELSE 'direct' END,
+            CASE WHEN g % 5 = 0 THEN 'group ' || g END,
+            md5('user' || $2 || (g % 5000))::uuid,
+            timestamptz '2025-12-01' + g * interval '1 second'
+       FROM generate_series(1, $1) g`,
+    [size.conversations, tag],
+  );
+  await client.query(
+    `INSERT INTO ${s}.conversation_members (id, conversation_id, user_id, role)
+     SELECT md5('member' || $1 || c.id || k)::uuid, c.id,
+            CASE WHEN k = 1 THEN c.created_by ELSE md5('user' || $1 || c.id || k)::uuid END,
+            CASE WHEN k = 1 THEN 'owner' ELSE 'member' END
+       FROM ${s}.conversations c
+      CROSS JOIN LATERAL generate_series(1, CASE WHEN c.conversation_type = 'group'
+                                                 THEN 3 + floor(random() * 18)::int ELSE 2 END) k`,
+    [tag],
+  );
+  await insertNovaMessages(client, size.messages, schema, `seed${tag}`);
+}
+
+/**
+ * Inserts `count` messages over all conversations (hot conversations first) in one statement,
+ * sorted by conversation_id (the documented order for multi-conversation inserts, see the
+ * sequence family in the README). Ids are md5(tag, n): use a new tag for every call.
+ */
+export async function insertNovaMessages(
+  client: pg.ClientBase,
+  count: number,
+  schema = 'public',
+  tag = 'm',
+): Promise<void> {
+  const s = quoteIdent(schema);
+  await client.query(
+    `INSERT INTO ${s}.messages (id, conversation_id, sender_id, content, created_at, deleted_at)
+     SELECT id, conversation_id, sender_id, content, created_at, deleted_at FROM (
+       SELECT md5($2 || '-' || g)::uuid AS id,
+              c.ids[1 + floor(array_length(c.ids, 1) * power(random(), 2))::int] AS conversation_id,
+              md5('sender' || (g % 997))::uuid AS sender_id,
+              w.words[1 + floor(random() * w.n)::int] || ' ' || w.words[1 + floor(random() * w.n)::int]
+                || ' message ' || g AS content,
+              CASE WHEN random() < 0.005 THEN NULL
+                   ELSE timestamptz '2026-01-01' + floor(random() * 43200) * interval '1 minute' END AS created_at,
+              CASE WHEN random() < 0.02 THEN timestamptz '2026-02-01' END AS deleted_at
+         FROM generate_series(1, $1) g,
+              (SELECT array_agg(id ORDER BY id) AS ids FROM ${s}.conversations) c,
+              (SELECT $3::text[] AS words, cardinality($3::text[]) AS n) w
+     ) m ORDER BY conversation_id`,
+    [count, tag, WORDS],
+  );
+}
