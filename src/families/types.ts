@@ -17,6 +17,27 @@ export interface DemoFamily {
   drift(client: pg.ClientBase): Promise<string>;
 }
 
+/**
+ * What a family's preflight found. `problems` refuse the run (every one of them in one round,
+ * before anything changes); `notes` go into the plan that `migrate up` and `--dry-run` print:
+ * objects that will be adopted, unique keys that must be extended, application triggers.
+ */
+export interface PreflightResult {
+  problems: string[];
+  notes: string[];
+}
+
+/**
+ * A base table a family's backfill UPDATEs, with the columns it sets. The engine's rehearsal and
+ * its application-trigger guard read these: the application's triggers that such an UPDATE
+ * would fire either do not fire (batches under session_replication_role = replica) or are named,
+ * and need --fire-app-triggers.
+ */
+export interface BackfillWrite {
+  table: string;
+  columns: string[];
+}
+
 /** What the migration engine needs of a family (tests give it small made-up families). */
 export interface MigrationFamily {
   name: string;
@@ -28,8 +49,14 @@ export interface MigrationFamily {
   sourcesDir: string;
   /** Base tables that must exist (in the family's schema) before the first migration. */
   baseTables: BaseTable[];
-  /** Shape checks beyond tables and columns; returns one line per problem found. */
-  preflight?: (client: pg.ClientBase, schema: string) => Promise<string[]>;
+  /**
+   * Shape checks beyond tables and columns, read from the catalog. Runs even when base tables
+   * are missing (so every problem is reported in one round): it must tolerate absent tables.
+   * Returns one line per problem, or problems and plan notes.
+   */
+  preflight?: (client: pg.ClientBase, schema: string) => Promise<string[] | PreflightResult>;
+  /** Base tables the family's backfills UPDATE (default: none). */
+  backfillWrites?: BackfillWrite[];
 }
 
 /**

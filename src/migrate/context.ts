@@ -19,6 +19,14 @@ export interface MigrationContext {
   progress: Progress;
   /** Aborted on Ctrl-C; batch loops stop between batches. */
   signal: AbortSignal;
+  /**
+   * How batches that UPDATE base tables (`runBatches` with `writesBaseTable`) treat the
+   * application's triggers: 'replica' runs them with session_replication_role = replica, so
+   * that no application trigger (and no trigger of dbops' own) fires on the backfill; 'fire'
+   * lets them fire (the session may not set the role and the operator passed
+   * --fire-app-triggers, or the table has no such trigger).
+   */
+  appTriggers: 'replica' | 'fire';
 }
 
 export type MigrationAction = (pgm: MigrationBuilder, ctx: MigrationContext) => Promise<void>;

@@ -39,7 +39,9 @@ export async function findBaseProblems(
       problems.push(`table ${schema}.${base.table} lacks column(s) ${missing.join(', ')}`);
     }
   }
-  if (problems.length === 0 && family.preflight)
-    problems.push(...(await family.preflight(client, schema)));
+  if (problems.length === 0 && family.preflight) {
+    const found = await family.preflight(client, schema);
+    problems.push(...(Array.isArray(found) ? found : found.problems));
+  }
   return problems;
 }

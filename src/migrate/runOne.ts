@@ -53,8 +53,14 @@ function loaderFor(ctx: MigrationContext): NonNullable<RunnerOption['migrationLo
   return [{ extensions: ['.js', '.ts'], loader }];
 }
 
-export function contextFor(deps: RunDeps, target: FamilyTarget, dryRun: boolean): MigrationContext {
+export function contextFor(
+  deps: RunDeps,
+  target: FamilyTarget,
+  dryRun: boolean,
+  appTriggers: MigrationContext['appTriggers'] = 'fire',
+): MigrationContext {
   return {
+    appTriggers,
     family: String(target.def.name),
     schema: target.schema,
     dryRun,

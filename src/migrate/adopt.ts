@@ -1,0 +1,85 @@
+import { escapeLiteral } from 'pg';
+import { HISTORY_SCHEMA } from './history.js';
+
+/**
+ * Adoption: when an object a family would create already exists because the upstream system
+ * created its own version (Queen's partition_lookup, Semantik's monitoring functions, Nova's
+ * BIGSERIAL sequence_number), the family takes it over instead of demanding a drop. Before it
+ * changes the object, the migration saves the original's definition in dbops.adopted (in the
+ * same transaction as the change); the family's down runs that definition again and forgets it.
+ * Data that a conversion would overwrite is saved by the family in a table of its own in the
+ * dbops schema (keyed by the base row's id), for the same reason.
+ *
+ * These helpers return SQL for `pgm.sql()`: transactional migrations only queue statements. The
+ * family, kind and name are the family's own constants, never user input; they are still
+ * written as literals through pg's escapeLiteral.
+ */
+export const ADOPTED_TABLE = `${HISTORY_SCHEMA}.adopted`;
+
+const ENSURE_SQL = `CREATE SCHEMA IF NOT EXISTS ${HISTORY_SCHEMA};
+CREATE TABLE IF NOT EXISTS ${ADOPTED_TABLE} (
+  family text NOT NULL,
+  kind text NOT NULL,
+  name text NOT NULL,
+  definition text NOT NULL,
+  saved_at timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (family, kind, name)
+);`;
+
+/** What kind of object was adopted; `definitionOf` says how its DDL is read from the catalog. */
+export type AdoptedKind = 'function' | 'trigger' | 'view' | 'materialized view' | 'index' | 'sql';
+
+/**
+ * SQL that saves `definitionSql` (an expression evaluated at run time, e.g.
+ * `pg_get_functiondef('queen.update_partition_lookup_trigger()'::regprocedure)`) as the original
+ * of (family, kind, name). A rerun keeps the first saved original (ON CONFLICT DO NOTHING): after
+ * an interrupted run the object may already be dbops' version.
+ */
+export function saveOriginalSql(
+  family: string,
+  kind: AdoptedKind,
+  name: string,
+  definitionSql: string,
+): string {
+  return `${ENSURE_SQL}
+INSERT INTO ${ADOPTED_TABLE} (family, kind, name, definition)
+SELECT ${escapeLiteral(family)}, ${escapeLiteral(kind)}, ${escapeLiteral(name)}, (${definitionSql})
+ON CONFLICT DO NOTHING;`;
+}
+
+/**
+ * SQL that runs the saved original of (family, kind, name) again and forgets it. Does nothing
+ * when nothing was saved (the object was not adopted: dbops created it and its down drops it).
+ */
+export function restoreOriginalSql(family: string, kind: AdoptedKind, name: string): string {
+  return `DO $dbops$
+DECLARE ddl text;
+BEGIN
+  IF to_regclass(${escapeLiteral(ADOPTED_TABLE)}) IS NULL THEN RETURN; END IF;
+  DELETE FROM ${ADOPTED_TABLE}
+   WHERE family = ${escapeLiteral(family)} AND kind = ${escapeLiteral(kind)} AND name = ${escapeLiteral(name)}
+  RETURNING definition INTO ddl;
+  IF ddl IS NOT NULL THEN EXECUTE ddl; END IF;
+END $dbops$;`;
+}
+
+/** An expression reading an object's DDL from the catalog, for saveOriginalSql. */
+export function definitionOf(
+  kind: 'function' | 'trigger' | 'view' | 'index',
+  name: string,
+): string {
+  const lit = escapeLiteral(name);
+  switch (kind) {
+    case 'function':
+      return `pg_get_functiondef(${lit}::regprocedure)`;
+    case 'view':
+      return `format('CREATE OR REPLACE VIEW %s AS %s', ${lit}, pg_get_viewdef(${lit}::regclass))`;
+    case 'index':
+      return `pg_get_indexdef(${lit}::regclass)`;
+    case 'trigger':
+      // name = 'schema.table.trigger'
+      return `(SELECT pg_get_triggerdef(t.oid) FROM pg_trigger t
+                WHERE t.tgrelid = (SELECT (regexp_match(${lit}, '^(.*)\\.[^.]+$'))[1]::regclass)
+                  AND t.tgname = (regexp_match(${lit}, '\\.([^.]+)$'))[1])`;
+  }
+}
