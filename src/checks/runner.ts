@@ -5,7 +5,7 @@ import { wrapPgError } from '../db/pgError.js';
 import { withTransaction } from '../db/session.js';
 import { DbopsError } from '../errors.js';
 import type { FamilyTarget } from '../migrate/runOne.js';
-import { whyNotApplied } from '../migrate/status.js';
+import { whyNotAppliedEach } from '../migrate/status.js';
 import { loadChecks } from './loader.js';
 import { appliedManifests } from './schema.js';
 import type { Check, CheckContext, CheckKind, CheckOutcome, CheckResult } from './types.js';
@@ -31,13 +31,15 @@ export async function runChecks(
   targets: FamilyTarget[],
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
+  // One history read for all families (a fixed cost of every check command).
+  const notApplied = await whyNotAppliedEach(options.client, targets);
   for (const target of targets) {
     const family = String(target.def.name);
     const checks = (await loadChecks(family))
       .filter((c) => options.kinds.includes(c.kind))
       .sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind));
     if (checks.length === 0) continue;
-    const reason = await whyNotApplied(options.client, target);
+    const reason = notApplied.get(family);
     if (reason) {
       results.push(...checks.map((c) => skipped(c, family, reason)));
       continue;

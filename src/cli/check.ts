@@ -1,12 +1,9 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
-import { runChecks } from '../checks/runner.js';
 import { analyzeSkew, type SkewAnalysis } from '../checks/skew.js';
 import type { CheckKind, CheckResult } from '../checks/types.js';
 import { setSearchPath, withTransaction } from '../db/session.js';
 import { UsageError } from '../errors.js';
-import { availableFamilies } from '../families/index.js';
-import { namedTargets } from '../migrate/targets.js';
 import { checkReport, skewNotes } from '../report/checks.js';
 import { type CommandContext, commandContext, withDatabase } from './context.js';
 import { emit } from './output.js';
@@ -32,6 +29,10 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
       .option('--exact', 'count rows exactly for skew instead of trusting statistics')
       .action((families: string[], opts: CheckOptions, cmd: Command) =>
         run(cmd, signal, opts, async (ctx, client) => {
+          // Loaded when the command runs: the registry and check loader cost start-up time.
+          const { availableFamilies } = await import('../families/index.js');
+          const { namedTargets } = await import('../migrate/targets.js');
+          const { runChecks } = await import('../checks/runner.js');
           const targets = namedTargets(
             families.length > 0 ? families : (ctx.config.families ?? availableFamilies()),
             ctx.config,

@@ -7,6 +7,7 @@ import { configureSession } from '../db/session.js';
 import { UsageError } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { stderrProgress } from '../report/progress.js';
+import { type Renderer, rendererFor } from './output.js';
 
 export type Format = 'table' | 'json' | 'junit' | 'github';
 const FORMATS: Format[] = ['table', 'json', 'junit', 'github'];
@@ -18,6 +19,8 @@ export interface CommandContext {
   format: Format;
   color: boolean;
   progress: Progress;
+  /** Renders a report in `format`; loaded here so that only the chosen format's code is loaded. */
+  render: Renderer;
   signal: AbortSignal;
   /** Where reports go (stdout) and where messages go (stderr). */
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
@@ -51,12 +54,14 @@ export async function commandContext(cmd: Command, signal: AbortSignal): Promise
   const stdout = process.stdout;
   const format = parseFormat(opts.format);
   const noColor = opts.color === false || (process.env.NO_COLOR ?? '') !== '';
+  const color = format === 'table' && stdout.isTTY === true && !noColor;
   return {
     config,
     connection,
     format,
-    color: format === 'table' && stdout.isTTY === true && !noColor,
+    color,
     progress: stderrProgress(process.stderr),
+    render: await rendererFor(format, color),
     signal,
     stdout,
     stderr: process.stderr,

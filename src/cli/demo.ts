@@ -1,11 +1,7 @@
-import { Chalk } from 'chalk';
 import type { Command } from 'commander';
 import { type ConnectionSpec, openClient } from '../db/connection.js';
-import { withEmbeddedServer } from '../db/embedded.js';
 import { createScratchDatabase } from '../db/scratch.js';
 import { configureSession } from '../db/session.js';
-import { runTour } from '../demo/tour.js';
-import { renderTable } from '../report/table.js';
 import { type CommandContext, commandContext, parsePositiveInt } from './context.js';
 import { reportError } from './output.js';
 
@@ -27,6 +23,7 @@ export function registerDemo(program: Command, signal: AbortSignal): void {
       const ctx = await commandContext(cmd, signal);
       if (ctx.connection.source === 'default') {
         ctx.stderr.write('dbops demo: no server configured, starting an embedded PostgreSQL\n');
+        const { withEmbeddedServer } = await import('../db/embedded.js');
         await withEmbeddedServer((server) => {
           ctx.stderr.write(
             `dbops demo: embedded PostgreSQL on 127.0.0.1:${server.port} (pid ${server.pid}, data in ${server.dataDir}); removed when the demo ends\n`,
@@ -46,6 +43,10 @@ export function registerDemo(program: Command, signal: AbortSignal): void {
 }
 
 async function tour(ctx: CommandContext, spec: ConnectionSpec, rows: number): Promise<void> {
+  // The tour runs every engine; none of it is loaded until a demo starts.
+  const { Chalk } = await import('chalk');
+  const { runTour } = await import('../demo/tour.js');
+  const { renderTable } = await import('../report/table.js');
   const c = new Chalk({ level: ctx.color ? 1 : 0 });
   const client = await openClient(spec);
   try {

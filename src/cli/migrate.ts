@@ -1,19 +1,8 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
 import { UsageError } from '../errors.js';
-import { availableFamilies } from '../families/index.js';
-import { createMigration } from '../migrate/create.js';
-import { planMigrations } from '../migrate/dryRun.js';
-import {
-  applyMigrations,
-  type EngineDeps,
-  type FamilyTarget,
-  redoMigrations,
-  revertMigrations,
-} from '../migrate/engine.js';
+import type { EngineDeps, FamilyTarget } from '../migrate/engine.js';
 import type { RevertSelection } from '../migrate/plan.js';
-import { migrationStatus } from '../migrate/status.js';
-import { defaultTargets, namedTargets } from '../migrate/targets.js';
 import { planReport, runReport, statusReport } from '../report/migrations.js';
 import { type CommandContext, commandContext, parsePositiveInt, withDatabase } from './context.js';
 import { emit, reportError } from './output.js';
@@ -21,7 +10,10 @@ import { emit, reportError } from './output.js';
 type Handler = (ctx: CommandContext, client: pg.Client, started: Date) => Promise<void>;
 type Request = { direction: 'up'; to?: string } | { direction: 'down'; selection: RevertSelection };
 
-/** Registers `dbops migrate up|down|status|redo|create`. */
+/**
+ * Registers `dbops migrate up|down|status|redo|create`. The handlers import the engine, the
+ * registry and the migration readers when they run, so that start-up and --help stay cheap.
+ */
 export function registerMigrate(program: Command, signal: AbortSignal): void {
   const migrate = program
     .command('migrate')
@@ -41,6 +33,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     )
     .action((families: string[], opts: { dryRun?: boolean; to?: string }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
+        const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
         const targets =
           families.length > 0
             ? namedTargets(families, ctx.config)
@@ -63,6 +56,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--dry-run', 'print the SQL and change nothing')
     .action((families: string[], opts: DownOptions, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
+        const { namedTargets } = await import('../migrate/targets.js');
         const targets = namedTargets(families, ctx.config);
         const selection = revertSelection(opts);
         if ('to' in selection && targets.length !== 1)
@@ -80,6 +74,9 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--fail-on-pending', 'exit 1 when any migration is pending')
     .action((families: string[], opts: { failOnPending?: boolean }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
+        const { availableFamilies } = await import('../families/index.js');
+        const { namedTargets } = await import('../migrate/targets.js');
+        const { migrationStatus } = await import('../migrate/status.js');
         const names = families.length > 0 ? families : (ctx.config.families ?? availableFamilies());
         const rows = await migrationStatus(client, namedTargets(names, ctx.config));
         emit(ctx, statusReport('migrate status', started, rows, opts.failOnPending === true));
@@ -92,6 +89,8 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--count <n>', 'how many migrations', '1')
     .action((family: string, opts: { count: string }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
+        const { namedTargets } = await import('../migrate/targets.js');
+        const { redoMigrations } = await import('../migrate/engine.js');
         const [target] = namedTargets([family], ctx.config);
         const result = await redoMigrations(
           engineDeps(ctx, client),
@@ -105,7 +104,8 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
   migrate
     .command('create <family> <name>')
     .description('write a new migration file in migrations/<family>/ (rebuild to use it)')
-    .action((family: string, name: string) => {
+    .action(async (family: string, name: string) => {
+      const { createMigration } = await import('../migrate/create.js');
       process.stdout.write(`${createMigration(family, name)}\n`);
     });
 }
@@ -139,9 +139,11 @@ async function planOrRun(
   const title = `migrate ${request.direction}${dryRun ? ' --dry-run' : ''}`;
   const deps = engineDeps(ctx, client);
   if (dryRun) {
+    const { planMigrations } = await import('../migrate/dryRun.js');
     emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
     return;
   }
+  const { applyMigrations, revertMigrations } = await import('../migrate/engine.js');
   const result =
     request.direction === 'up'
       ? await applyMigrations(deps, targets, request.to)

@@ -2,34 +2,46 @@ import { appendFileSync } from 'node:fs';
 import { maskSecrets } from '../db/connection.js';
 import { renderDatabaseError } from '../db/pgError.js';
 import { DatabaseError, DbopsError } from '../errors.js';
-import { renderGithub } from '../report/github.js';
-import { renderJson } from '../report/json.js';
-import { renderJunit } from '../report/junit.js';
-import { renderTable } from '../report/table.js';
 import { exitCodeFor, type Report } from '../report/types.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext, Format } from './context.js';
+
+/** A report as the text that goes to stdout. */
+export type Renderer = (report: Report, failOn: 'warn' | 'fail') => string;
 
 /** Writes the report in the chosen format to stdout and sets the exit code from it. */
 export function emit(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail' = 'fail'): void {
-  ctx.stdout.write(render(ctx, report, failOn));
+  ctx.stdout.write(ctx.render(report, failOn));
   if (report.error) ctx.stderr.write(describeError(report.error));
   process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCodeFor(report, failOn));
 }
 
-function render(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail'): string {
-  switch (ctx.format) {
-    case 'json':
-      return renderJson(report);
-    case 'junit':
-      return renderJunit(report, failOn);
-    case 'github': {
-      const { stdout, markdown } = renderGithub(report);
-      const summaryFile = process.env.GITHUB_STEP_SUMMARY;
-      if (summaryFile) appendFileSync(summaryFile, markdown);
-      return stdout;
+/**
+ * Loads only the chosen format's renderer: the table one pulls in chalk and cli-table3, which
+ * `--help`, `--version` and the machine formats do not need.
+ */
+export async function rendererFor(format: Format, color: boolean): Promise<Renderer> {
+  switch (format) {
+    case 'json': {
+      const { renderJson } = await import('../report/json.js');
+      return (report) => renderJson(report);
     }
-    default:
-      return renderTable(report, { color: ctx.color });
+    case 'junit': {
+      const { renderJunit } = await import('../report/junit.js');
+      return renderJunit;
+    }
+    case 'github': {
+      const { renderGithub } = await import('../report/github.js');
+      return (report) => {
+        const { stdout, markdown } = renderGithub(report);
+        const summaryFile = process.env.GITHUB_STEP_SUMMARY;
+        if (summaryFile) appendFileSync(summaryFile, markdown);
+        return stdout;
+      };
+    }
+    default: {
+      const { renderTable } = await import('../report/table.js');
+      return (report) => renderTable(report, { color });
+    }
   }
 }
 

@@ -1,10 +1,6 @@
 import type { Command } from 'commander';
 import type { FamilyName } from '../families/names.js';
-import { whyNotApplied } from '../migrate/status.js';
-import { namedTargets } from '../migrate/targets.js';
 import { resyncReport } from '../report/resync.js';
-import { targetsNamed } from '../resync/registry.js';
-import { runResync } from '../resync/run.js';
 import { commandContext, parsePositiveInt, withDatabase } from './context.js';
 import { emit } from './output.js';
 
@@ -24,6 +20,11 @@ export function registerResync(program: Command, signal: AbortSignal): void {
     )
     .action(
       async (names: string[], opts: { dryRun?: boolean; batchSize?: string }, cmd: Command) => {
+        // Loaded when the command runs: the registry pulls in every family's resync targets.
+        const { targetsNamed } = await import('../resync/registry.js');
+        const { runResync } = await import('../resync/run.js');
+        const { whyNotApplied } = await import('../migrate/status.js');
+        const { namedTargets } = await import('../migrate/targets.js');
         const targets = targetsNamed(names);
         const batchSize =
           opts.batchSize === undefined

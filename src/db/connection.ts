@@ -1,4 +1,4 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { ConnectionError, isPgError, SqlState, UsageError } from '../errors.js';
 
 /** Where to connect, resolved from flag, environment and config file. */
@@ -97,7 +97,8 @@ export function urlOf(spec: ConnectionSpec): string | undefined {
 
 /** Opens one client with application_name=dbops. Failures become ConnectionError. */
 export async function openClient(spec: ConnectionSpec): Promise<pg.Client> {
-  const client = new pg.Client({
+  const { Client } = await loadPg();
+  const client = new Client({
     ...(spec.url ? { connectionString: urlOf(spec) } : { database: spec.database }),
     application_name: 'dbops',
     connectionTimeoutMillis: 10_000,
@@ -111,6 +112,33 @@ export async function openClient(spec: ConnectionSpec): Promise<pg.Client> {
     throw connectionFailure(spec, err);
   }
   return client;
+}
+
+let pgModule: Promise<typeof pg> | undefined;
+
+/**
+ * pg is loaded by the first command that connects, not at start-up (`--help` and `--version`
+ * never need it). On load pg probes for Cloudflare Workers: without a global `navigator` (Node
+ * < 21) it constructs a `Response`, which loads Node's whole fetch implementation, about 20 ms.
+ * A navigator that says "Node.js" gives the probe the answer it would reach anyway (not
+ * Cloudflare), and exists only while pg's module body runs.
+ */
+export function loadPg(): Promise<typeof pg> {
+  pgModule ??= (async () => {
+    const shim = !('navigator' in globalThis);
+    if (shim) {
+      Object.defineProperty(globalThis, 'navigator', {
+        value: { userAgent: 'Node.js' },
+        configurable: true,
+      });
+    }
+    try {
+      return (await import('pg')).default;
+    } finally {
+      if (shim) Reflect.deleteProperty(globalThis, 'navigator');
+    }
+  })();
+  return pgModule;
 }
 
 function connectionFailure(spec: ConnectionSpec, err: unknown): ConnectionError {

@@ -11,21 +11,29 @@ export interface SessionSettings {
   searchPath?: string[];
 }
 
+/**
+ * Applies the settings in one statement (one round trip however many are given): every command
+ * pays this before its first real query.
+ */
 export async function configureSession(client: pg.ClientBase, s: SessionSettings): Promise<void> {
-  if (s.lockTimeoutMs !== undefined) {
-    await client.query(`SELECT set_config('lock_timeout', $1, false)`, [`${s.lockTimeoutMs}ms`]);
-  }
+  const settings: [string, string][] = [];
+  if (s.lockTimeoutMs !== undefined) settings.push(['lock_timeout', `${s.lockTimeoutMs}ms`]);
   if (s.statementTimeoutMs !== undefined) {
-    await client.query(`SELECT set_config('statement_timeout', $1, false)`, [
-      `${s.statementTimeoutMs}ms`,
-    ]);
+    settings.push(['statement_timeout', `${s.statementTimeoutMs}ms`]);
   }
-  if (s.searchPath !== undefined) await setSearchPath(client, s.searchPath);
+  if (s.searchPath !== undefined) settings.push(['search_path', searchPathValue(s.searchPath)]);
+  if (settings.length === 0) return;
+  // Names and values are both parameters: set_config takes the name as text.
+  const calls = settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`);
+  await client.query(`SELECT ${calls.join(', ')}`, settings.flat());
+}
+
+function searchPathValue(schemas: string[]): string {
+  return schemas.length > 0 ? schemas.map(quoteIdent).join(', ') : "''";
 }
 
 export async function setSearchPath(client: pg.ClientBase, schemas: string[]): Promise<void> {
-  const value = schemas.length > 0 ? schemas.map(quoteIdent).join(', ') : "''";
-  await client.query(`SELECT set_config('search_path', $1, false)`, [value]);
+  await client.query(`SELECT set_config('search_path', $1, false)`, [searchPathValue(schemas)]);
 }
 
 /** Runs fn inside BEGIN/COMMIT; rolls back on any error and rethrows it. */

@@ -42,15 +42,43 @@ export async function readApplied(
   client: pg.ClientBase,
   family: string,
 ): Promise<AppliedMigration[]> {
-  const { rows: exists } = await client.query<{ t: string | null }>(
-    'SELECT to_regclass($1)::text AS t',
-    [qualifiedHistory(family)],
+  return (await readAppliedAll(client, [family])).get(family) ?? [];
+}
+
+/**
+ * readApplied for several families in at most two round trips whatever their number: which
+ * history tables exist, then one UNION ALL over those (a query cannot name a table that may not
+ * exist). Every family given is a key of the result.
+ */
+export async function readAppliedAll(
+  client: pg.ClientBase,
+  families: string[],
+): Promise<Map<string, AppliedMigration[]>> {
+  const result = new Map<string, AppliedMigration[]>(families.map((f) => [f, []]));
+  if (families.length === 0) return result;
+  const { rows: existing } = await client.query<{ family: string }>(
+    `SELECT f AS family FROM unnest($1::text[]) AS f
+      WHERE to_regclass(format('%I.%I', $2::text, 'migrations_' || f)) IS NOT NULL`,
+    [families, HISTORY_SCHEMA],
   );
-  if (!exists[0]?.t) return [];
-  const { rows } = await client.query<{ name: string; run_on: Date; checksum: string | null }>(
-    `SELECT name, run_on, checksum FROM ${qualifiedHistory(family)} ORDER BY run_on, id`,
+  if (existing.length === 0) return result;
+  const selects = existing.map(
+    (e, i) =>
+      `SELECT $${i + 1}::text AS family, id, name, run_on, checksum FROM ${qualifiedHistory(e.family)}`,
   );
-  return rows.map((r) => ({ name: r.name, runOn: r.run_on, checksum: r.checksum }));
+  const { rows } = await client.query<{
+    family: string;
+    name: string;
+    run_on: Date;
+    checksum: string | null;
+  }>(
+    `${selects.join('\n UNION ALL ')}\n ORDER BY family, run_on, id`,
+    existing.map((e) => e.family),
+  );
+  for (const r of rows) {
+    result.get(r.family)?.push({ name: r.name, runOn: r.run_on, checksum: r.checksum });
+  }
+  return result;
 }
 
 /** Sets the checksum the next history INSERT records (see the table comment above). */

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { listMigrationFiles } from './files.js';
-import { readApplied } from './history.js';
+import { readAppliedAll } from './history.js';
 import { compareWithHistory, type MigrationStatus } from './plan.js';
 import type { FamilyTarget } from './runOne.js';
 
@@ -9,18 +9,14 @@ export async function migrationStatus(
   client: pg.ClientBase,
   targets: FamilyTarget[],
 ): Promise<MigrationStatus[]> {
-  const rows: MigrationStatus[] = [];
-  for (const target of targets) {
+  const applied = await readAppliedAll(
+    client,
+    targets.map((t) => String(t.def.name)),
+  );
+  return targets.flatMap((target) => {
     const family = String(target.def.name);
-    rows.push(
-      ...compareWithHistory(
-        family,
-        listMigrationFiles(target.def),
-        await readApplied(client, family),
-      ),
-    );
-  }
-  return rows;
+    return compareWithHistory(family, listMigrationFiles(target.def), applied.get(family) ?? []);
+  });
 }
 
 /** True when every migration of the family is applied (and none changed or missing). */
@@ -40,11 +36,31 @@ export async function whyNotApplied(
   client: pg.ClientBase,
   target: FamilyTarget,
 ): Promise<string | undefined> {
-  const rows = await migrationStatus(client, [target]);
+  return (await whyNotAppliedEach(client, [target])).get(String(target.def.name));
+}
+
+/** whyNotApplied for several families with one history read; keyed by family name. */
+export async function whyNotAppliedEach(
+  client: pg.ClientBase,
+  targets: FamilyTarget[],
+): Promise<Map<string, string | undefined>> {
+  const rows = await migrationStatus(client, targets);
+  return new Map(
+    targets.map((t) => [
+      String(t.def.name),
+      reasonNotApplied(
+        String(t.def.name),
+        rows.filter((r) => r.family === String(t.def.name)),
+      ),
+    ]),
+  );
+}
+
+function reasonNotApplied(family: string, rows: MigrationStatus[]): string | undefined {
   const notApplied = rows.filter((r) => r.state !== 'applied' && r.state !== 'changed');
   if (rows.length > 0 && notApplied.length === 0) return undefined;
   if (rows.every((r) => r.state === 'pending')) {
-    return `family ${target.def.name} is not applied (dbops migrate up ${target.def.name})`;
+    return `family ${family} is not applied (dbops migrate up ${family})`;
   }
-  return `family ${target.def.name} is partly applied (${notApplied.map((r) => `${r.name}: ${r.state}`).join(', ')}); run dbops migrate up ${target.def.name}`;
+  return `family ${family} is partly applied (${notApplied.map((r) => `${r.name}: ${r.state}`).join(', ')}); run dbops migrate up ${family}`;
 }
