@@ -1,0 +1,92 @@
+/**
+ * Start-up and fixed per-command cost of the CLI, timed as whole processes (spawn to exit):
+ * `node -e 0` (the floor), `dbops --version`, `dbops --help`, and `dbops migrate status` and
+ * `dbops check schema` on an empty database. The commands run interleaved, one of each per round,
+ * so that load from other processes on the machine hits them alike; medians are printed.
+ *
+ *   npm run build && node dist/bench/startup.js [--runs 15] [--baseline <other>/bin/dbops.js]
+ *
+ * --baseline times another build's dbops in the same rounds (e.g. the commit before a change).
+ *
+ * Targets (issue 21): --version and --help at most 120 ms or 1.6x `node -e 0`; the fixed cost of
+ * a database command (its median minus --version's: pg, connect, session set-up, history reads)
+ * at most 30 ms.
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { createBenchDatabase } from './lib/db.js';
+import { median } from './lib/measure.js';
+
+const BIN = fileURLToPath(new URL('../../bin/dbops.js', import.meta.url));
+const flag = (name: string) => {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? process.argv[i + 1] : undefined;
+};
+const RUNS = Number(flag('--runs') ?? 15);
+if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs needs a whole number >= 1');
+const BASELINE = flag('--baseline');
+
+interface Subject {
+  label: string;
+  args: string[];
+  /** Exit codes that mean the command did its job (check/status exit 0 on an empty database). */
+  ok: number[];
+}
+
+const dbopsSubjects = (bin: string, prefix: string): Subject[] => [
+  { label: `${prefix} --version`, args: [bin, '--version'], ok: [0] },
+  { label: `${prefix} --help`, args: [bin, '--help'], ok: [0] },
+  { label: `${prefix} migrate status`, args: [bin, 'migrate', 'status'], ok: [0] },
+  { label: `${prefix} check schema`, args: [bin, 'check', 'schema'], ok: [0] },
+];
+
+const SUBJECTS: Subject[] = [
+  { label: 'node -e 0', args: ['-e', '0'], ok: [0] },
+  ...dbopsSubjects(BIN, 'dbops'),
+  ...(BASELINE ? dbopsSubjects(BASELINE, 'baseline') : []),
+];
+
+/** Wall time of one whole process, ms. */
+function timeProcess(subject: Subject, env: NodeJS.ProcessEnv): number {
+  const started = performance.now();
+  const run = spawnSync(process.execPath, subject.args, { env, encoding: 'utf8' });
+  const ms = performance.now() - started;
+  if (!subject.ok.includes(run.status ?? -1)) {
+    throw new Error(`${subject.label} exited ${run.status}: ${run.stderr}`);
+  }
+  return ms;
+}
+
+const db = await createBenchDatabase('startup');
+try {
+  const env = { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' };
+  for (const s of SUBJECTS) timeProcess(s, env); // warm the file cache; not counted
+  const times = new Map<string, number[]>(SUBJECTS.map((s) => [s.label, []]));
+  for (let round = 0; round < RUNS; round++) {
+    for (const s of SUBJECTS) times.get(s.label)!.push(timeProcess(s, env));
+  }
+  const med = (label: string) => median(times.get(label)!);
+  const floor = med('node -e 0');
+  console.log(`node ${process.version}, ${RUNS} interleaved runs each, median wall ms (min)`);
+  for (const s of SUBJECTS) {
+    const m = med(s.label);
+    const min = Math.min(...times.get(s.label)!);
+    console.log(
+      `${s.label.padEnd(26)} ${m.toFixed(0).padStart(5)} (${min.toFixed(0)})  ${(m / floor).toFixed(2)}x node -e 0`,
+    );
+  }
+  for (const prefix of BASELINE ? ['dbops', 'baseline'] : ['dbops']) {
+    const version = med(`${prefix} --version`);
+    for (const command of ['migrate status', 'check schema']) {
+      const fixed = med(`${prefix} ${command}`) - version;
+      console.log(`fixed cost of ${prefix} ${command}: ${fixed.toFixed(0)} ms over --version`);
+    }
+  }
+  for (const label of ['dbops --version', 'dbops --help']) {
+    const m = med(label);
+    const met = m <= 120 || m <= 1.6 * floor;
+    console.log(`${label}: ${met ? 'within' : 'OVER'} target (<= 120 ms or <= 1.6x node -e 0)`);
+  }
+} finally {
+  await db.drop();
+}
