@@ -13,6 +13,7 @@
  * at most 30 ms.
  */
 import { spawnSync } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { createBenchDatabase } from './lib/db.js';
 import { median } from './lib/measure.js';
@@ -67,7 +68,11 @@ try {
   }
   const med = (label: string) => median(times.get(label)!);
   const floor = med('node -e 0');
-  console.log(`node ${process.version}, ${RUNS} interleaved runs each, median wall ms (min)`);
+  // Wall times mean little on a busy machine: say how busy it was.
+  const load = loadavg().map((l) => l.toFixed(2));
+  console.log(
+    `node ${process.version}, ${RUNS} interleaved runs each, median wall ms (min); load average ${load.join(' ')}`,
+  );
   for (const s of SUBJECTS) {
     const m = med(s.label);
     const min = Math.min(...times.get(s.label)!);

@@ -1,9 +1,7 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
-import { loadConfig, type ResolvedConfig } from '../config.js';
-import { cancelOnAbort } from '../db/cancel.js';
-import { type ConnectionSpec, openClient, resolveConnection } from '../db/connection.js';
-import { configureSession } from '../db/session.js';
+import type { ResolvedConfig } from '../config.js';
+import type { ConnectionSpec } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import type { Progress } from '../progress.js';
 import { stderrProgress } from '../report/progress.js';
@@ -39,6 +37,9 @@ export interface GlobalOptions {
 /** The one place that reads process.env, argv options and the config file. */
 export async function commandContext(cmd: Command, signal: AbortSignal): Promise<CommandContext> {
   const opts = cmd.optsWithGlobals<GlobalOptions>();
+  // Imported here, not at the top: --help and --version load no more than they print.
+  const { loadConfig } = await import('../config.js');
+  const { resolveConnection } = await import('../db/connection.js');
   const config = await loadConfig(process.cwd(), opts.config);
   if (opts.lockTimeout !== undefined)
     config.lockTimeoutMs = parsePositiveInt('--lock-timeout', opts.lockTimeout);
@@ -94,6 +95,9 @@ export async function withDatabase<T>(
   fn: (client: pg.Client) => Promise<T>,
   settings: { statementTimeoutMs?: number } = {},
 ): Promise<T> {
+  const { openClient } = await import('../db/connection.js');
+  const { cancelOnAbort } = await import('../db/cancel.js');
+  const { configureSession } = await import('../db/session.js');
   const client = await openClient(ctx.connection);
   const stopCancel = cancelOnAbort(ctx.connection, client, ctx.signal);
   try {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { type ConnectionSpec, openClient } from '../db/connection.js';
-import { createScratchDatabase } from '../db/scratch.js';
 import { configureSession } from '../db/session.js';
 import { type CommandContext, commandContext, parsePositiveInt } from './context.js';
 import { reportError } from './output.js';
@@ -32,6 +31,7 @@ export function registerDemo(program: Command, signal: AbortSignal): void {
         });
         return;
       }
+      const { createScratchDatabase } = await import('../db/scratch.js');
       const db = await createScratchDatabase(ctx.connection, 'dbops_demo');
       try {
         await tour(ctx, db.spec, rows);
