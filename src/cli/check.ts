@@ -10,6 +10,7 @@ import { emit } from './output.js';
 
 interface CheckOptions {
   failOn?: string;
+  allowSkipped?: boolean;
   exact?: boolean;
   table?: string;
   warn?: string;
@@ -27,16 +28,19 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
       .description(description)
       .option('--fail-on <level>', 'exit 1 on warn or fail findings', 'fail')
       .option('--exact', 'count rows exactly for skew instead of trusting statistics')
+      .option(
+        '--allow-skipped',
+        'a family that is not (fully) applied does not fail the run (default: it does, exit 1)',
+      )
       .action((families: string[], opts: CheckOptions, cmd: Command) =>
         run(cmd, signal, opts, async (ctx, client) => {
           // Loaded when the command runs: the registry and check loader cost start-up time.
-          const { availableFamilies } = await import('../families/index.js');
-          const { namedTargets } = await import('../migrate/targets.js');
+          const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
           const { runChecks } = await import('../checks/runner.js');
-          const targets = namedTargets(
-            families.length > 0 ? families : (ctx.config.families ?? availableFamilies()),
-            ctx.config,
-          );
+          const targets =
+            families.length > 0
+              ? namedTargets(families, ctx.config)
+              : await checkedTargets(client, ctx.config);
           const results = await runChecks(
             { client, config: ctx.config, kinds, exact: opts.exact === true },
             targets,
@@ -66,7 +70,10 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
     .option('--fail-on <level>', 'exit 1 on warn or fail findings', 'fail')
     .action((opts: CheckOptions, cmd: Command) =>
       run(cmd, signal, opts, async (ctx, client) => {
-        const skew = { ...ctx.config.skew, table: opts.table ?? ctx.config.skew.table };
+        const skew = {
+          ...ctx.config.skew,
+          table: parseTableName(opts.table ?? ctx.config.skew.table),
+        };
         if (opts.warn !== undefined) skew.warn = ratio('--warn', opts.warn);
         if (opts.fail !== undefined) skew.fail = ratio('--fail', opts.fail);
         if (skew.warn > skew.fail)
@@ -113,7 +120,11 @@ async function run(
   await withDatabase(ctx, async (client) => {
     const started = new Date();
     const { results, notes } = await body(ctx, client);
-    emit(ctx, checkReport(`check ${cmd.name()}`, started, results, notes), failOn);
+    emit(
+      ctx,
+      checkReport(`check ${cmd.name()}`, started, results, notes, opts.allowSkipped === true),
+      failOn,
+    );
   });
 }
 
@@ -128,4 +139,17 @@ function ratio(flag: string, value: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`${flag} ${value}: expected a positive number such as 1.2`);
   return n;
+}
+
+/** A table name as --table may give it: `name` or `schema.name`, each plain or double-quoted. */
+const TABLE_NAME =
+  /^(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?$/;
+
+function parseTableName(name: string): string {
+  if (!TABLE_NAME.test(name))
+    throw new UsageError(
+      `--table ${JSON.stringify(name)}: not a table name`,
+      'Give a table as name or schema.name (double-quote a part that needs it), e.g. --table chunks.',
+    );
+  return name;
 }

@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config.js';
 import { PreconditionError } from '../errors.js';
 import { availableFamilies, getFamily } from '../families/index.js';
 import type { FamilyName } from '../families/names.js';
-import { readApplied } from './history.js';
+import { readAppliedAll } from './history.js';
 import { findBaseProblems } from './preflight.js';
 import type { FamilyTarget } from './runOne.js';
 
@@ -29,10 +29,11 @@ export async function defaultTargets(
 ): Promise<FamilyTarget[]> {
   if (config.families) return namedTargets(config.families, config);
   const found: FamilyTarget[] = [];
-  for (const target of namedTargets(availableFamilies(), config)) {
-    const applied = await readApplied(client, String(target.def.name));
+  const all = namedTargets(availableFamilies(), config);
+  const history = await readAppliedAll(client, all.map(familyOf));
+  for (const target of all) {
     if (
-      applied.length > 0 ||
+      history.get(familyOf(target))!.length > 0 ||
       (await findBaseProblems(client, target.def, target.schema)).length === 0
     ) {
       found.push(target);
@@ -45,4 +46,24 @@ export async function defaultTargets(
     );
   }
   return found;
+}
+
+/**
+ * The families `check` and `resync` work on without family arguments: those in the config file
+ * (a configured family that is not applied is reported as skipped, not ok), else those with at
+ * least one migration applied (partly applied ones included, so they are reported too).
+ */
+export async function checkedTargets(
+  client: pg.ClientBase,
+  config: ResolvedConfig,
+): Promise<FamilyTarget[]> {
+  if (config.families) return namedTargets(config.families, config);
+  const all = namedTargets(availableFamilies(), config);
+  // One history read for every family: this runs before each check and resync.
+  const history = await readAppliedAll(client, all.map(familyOf));
+  return all.filter((target) => history.get(familyOf(target))!.length > 0);
+}
+
+function familyOf(target: FamilyTarget): string {
+  return String(target.def.name);
 }
