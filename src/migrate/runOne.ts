@@ -91,7 +91,6 @@ export async function runOneMigration(
     },
   };
   const label = `${target.def.name}/${file.name} (${direction})`;
-  const appTriggers = await appTriggersFor(client, target);
   const { runner } = await loadNodePgMigrate();
   for (let attempt = 1; ; attempt++) {
     try {
@@ -101,7 +100,7 @@ export async function runOneMigration(
         dbClient: tracked as unknown as pg.ClientBase,
         dir: target.def.migrationsDir,
         ignorePattern: IGNORE_NON_MIGRATIONS,
-        migrationLoaderStrategies: loaderFor(contextFor(deps, target, false, appTriggers)),
+        migrationLoaderStrategies: loaderFor(contextFor(deps, target, false)),
         migrationsSchema: HISTORY_SCHEMA,
         migrationsTable: historyTable(String(target.def.name)),
         direction,
@@ -141,17 +140,4 @@ export async function runOneMigration(
       throw wrapPgError(err, lastSql, label);
     }
   }
-}
-
-/**
- * Stopgap until the lead's application-trigger guard lands: a family that declares backfillWrites
- * gets 'replica' when the session may set session_replication_role (superuser), else 'fire'.
- */
-async function appTriggersFor(
-  client: pg.ClientBase,
-  target: FamilyTarget,
-): Promise<MigrationContext['appTriggers']> {
-  if (!target.def.backfillWrites?.length) return 'fire';
-  const { rows } = await client.query<{ su: string }>("SELECT current_setting('is_superuser') AS su");
-  return rows[0]?.su === 'on' ? 'replica' : 'fire';
 }
