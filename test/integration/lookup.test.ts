@@ -48,7 +48,7 @@ describe('lookup family on a seeded Queen database', () => {
     const before = await catalogSnapshot(db.client, ['queen', 'public', 'dbops']);
     const result = await runCli(['migrate', 'up', 'lookup', '--dry-run'], { url: db.url });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('CREATE TRIGGER trg_update_partition_lookup');
+    expect(result.stdout).toContain('CREATE OR REPLACE TRIGGER trg_update_partition_lookup');
     expect(result.stdout).toContain('INSERT INTO partition_lookup');
     expect(await catalogSnapshot(db.client, ['queen', 'public', 'dbops'])).toEqual(before);
     const { rows } = await db.client.query(`SELECT to_regnamespace('dbops') AS ns`);

@@ -56,15 +56,17 @@ pl AS (SELECT c.oid, c.reloptions FROM pg_class c, ns
         WHERE c.relnamespace = ns.oid AND c.relname = 'partition_lookup' AND c.relkind = 'r'),
 msgs AS (SELECT c.oid FROM pg_class c, ns WHERE c.relnamespace = ns.oid AND c.relname = 'messages')
 SELECT format('partition_lookup exists (Queen''s own): adopted in place, never dropped; reloptions %s -> fillfactor 70; '
+              'an index on (partition_id) is kept as partition_lookup_partition_id_idx (renamed back on down); '
               'indexes dropped (restored on down): %s; its rows are repaired by a resync pass after the backfill',
               coalesce(array_to_string(pl.reloptions, ','), 'default'),
               coalesce((SELECT string_agg(ic.relname, ', ' ORDER BY ic.relname)
                           FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
                          WHERE i.indrelid = pl.oid
                            AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)
-                           AND NOT (i.indkey::int2[] = ARRAY[(SELECT attnum FROM pg_attribute
-                                     WHERE attrelid = pl.oid AND attname = 'partition_id')]
-                                    AND i.indpred IS NULL AND i.indexprs IS NULL)), 'none')) AS note
+                           AND NOT (i.indnatts = 1 AND i.indpred IS NULL AND i.indexprs IS NULL
+                                    AND i.indkey[0] = (SELECT attnum FROM pg_attribute
+                                                        WHERE attrelid = pl.oid AND attname = 'partition_id'))),
+                       'none')) AS note
   FROM pl
 UNION ALL
 SELECT format('%I.update_partition_lookup_trigger() exists: replaced by dbops'' body (CREATE OR REPLACE); down restores Queen''s', $1)
