@@ -108,7 +108,9 @@ export const installs: SchemaManifest = {
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   // The hot rows carry the checkpoint's own types (id, process_at, reserved_until), read from the
   // catalog; the rule and the trigger name only columns, so their text is the same everywhere.
-  const { types } = await requireCheckpointShape(migrationClient(pgm.db), ctx.schema);
+  const { types } = await requireCheckpointShape(migrationClient(pgm.db), ctx.schema, {
+    beforeCreate: true,
+  });
   pgm.sql(`
 CREATE FUNCTION checkpoint_is_ready(c checkpoints) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE

@@ -6,6 +6,7 @@ import {
   readCatalog,
   type TableSnapshot,
 } from '../../catalog/snapshot.js';
+import { PreconditionError } from '../../errors.js';
 
 /**
  * What the checkpoint family needs to know about one Beckett schema, read from the catalog:
@@ -314,15 +315,19 @@ function clashes(cat: CatalogSnapshot, ck: TableSnapshot | undefined, problems: 
     problems.push(`trigger ${trg.name} already exists on checkpoints`);
 }
 
-/** The shape, or an error naming every problem (a migration run without the preflight). */
+/**
+ * The shape, or a refusal (exit 2) naming every problem, as the preflight would: migrations read
+ * the shape themselves, so a run that bypassed the preflight still fails before changing anything.
+ */
 export async function requireCheckpointShape(
   client: pg.ClientBase,
   schema: string,
+  options: { beforeCreate?: boolean } = {},
 ): Promise<CheckpointShape> {
-  const { shape, problems } = await readCheckpointShape(client, schema);
-  if (!shape)
-    throw new Error(
-      `${schema}: the checkpoint family cannot be built on this schema: ${problems.join('; ') || 'base tables or columns missing'}`,
+  const { shape, problems } = await readCheckpointShape(client, schema, options);
+  if (!shape || problems.length > 0)
+    throw new PreconditionError(
+      `${schema}: the checkpoint family cannot be built on this schema:\n  ${problems.map((p) => `${schema}: ${p}`).join('\n  ') || 'base tables or columns are missing'}`,
     );
   return shape;
 }
