@@ -44,7 +44,7 @@ describe.each(REAL_CHECKPOINT_FIXTURES)('checkpoint family on real Beckett ($fil
   beforeAll(async () => {
     db = await createTestDatabase(`checkpoint_real_${fx.keying}`);
     await loadRealFixture(db.client, fx.file);
-    await addCheckpoints(db.client, fx.keying, 20_000);
+    await addCheckpoints(db.client, fx.keying, 6_000);
     beforeUp = await catalogSnapshot(db.client, ['beckett']);
   });
   afterAll(() => db.drop());
