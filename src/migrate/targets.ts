@@ -46,3 +46,20 @@ export async function defaultTargets(
   }
   return found;
 }
+
+/**
+ * The families `check` and `resync` work on without family arguments: those in the config file
+ * (a configured family that is not applied is reported as skipped, not ok), else those with at
+ * least one migration applied (partly applied ones included, so they are reported too).
+ */
+export async function checkedTargets(
+  client: pg.ClientBase,
+  config: ResolvedConfig,
+): Promise<FamilyTarget[]> {
+  if (config.families) return namedTargets(config.families, config);
+  const found: FamilyTarget[] = [];
+  for (const target of namedTargets(availableFamilies(), config)) {
+    if ((await readApplied(client, String(target.def.name))).length > 0) found.push(target);
+  }
+  return found;
+}
