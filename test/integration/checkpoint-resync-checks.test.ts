@@ -221,8 +221,17 @@ describe('checkpoint checks and resync', () => {
       status: 'skipped',
       message: expect.stringContaining('dbops migrate up checkpoint'),
     });
+    // Never green on nothing: skipped checks fail the run unless --allow-skipped.
     const checks = await checkJson(['all', 'checkpoint']);
-    expect(checks.code).toBe(0);
-    expect(checks.doc.checks.every((x: { status: string }) => x.status === 'skipped')).toBe(true);
+    expect(checks.code).toBe(1);
+    const family = checks.doc.checks.filter((x: { id: string }) => x.id.startsWith('checkpoint.'));
+    expect(family).toHaveLength(7);
+    expect(family.every((x: { status: string }) => x.status === 'skipped')).toBe(true);
+    expect(
+      checks.doc.checks.find((x: { id: string }) => x.id === 'dbops.nothing-checked'),
+    ).toMatchObject({
+      status: 'fail',
+    });
+    expect((await checkJson(['all', 'checkpoint', '--allow-skipped'])).code).toBe(0);
   });
 });
