@@ -62,12 +62,20 @@ export function revertMigrations(
   targets: FamilyTarget[],
   selection: RevertSelection,
 ): Promise<MigrationRun> {
-  return runFamilies(deps, targets, async (target, applied, files) => ({
-    steps: selectToRevert(applied, selection).map((name) => ({
+  return runFamilies(deps, targets, async (target, applied, files) => {
+    const steps = selectToRevert(applied, selection).map((name) => ({
       file: fileNamed(target, files, name),
       direction: 'down' as const,
-    })),
-  }));
+    }));
+    if (steps.length === 0 || !target.def.backfillWrites?.length) return { steps };
+    // A down that writes base tables back (sequence: the adopted numbers) needs the same
+    // decision on the application's triggers as the up's backfill; problems do not stop a down.
+    const found = await preflightFamily(deps.client, target, {
+      fresh: false,
+      fireAppTriggers: deps.fireAppTriggers === true,
+    });
+    return { steps, appTriggers: found.appTriggers };
+  });
 }
 
 /** Exactly `count` migrations down, then the same ones up again (node-pg-migrate's redo re-applies every pending one). */

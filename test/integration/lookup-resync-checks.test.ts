@@ -148,9 +148,12 @@ describe('lookup checks and resync', () => {
       status: 'skipped',
       message: expect.stringContaining('dbops migrate up lookup'),
     });
+    // Never green on nothing: a requested family that was not checked fails the run.
     const checks = await checkJson(['all', 'lookup']);
-    expect(checks.code).toBe(0);
-    expect(checks.doc.checks.every((c: { status: string }) => c.status === 'skipped')).toBe(true);
+    expect(checks.code).toBe(1);
+    const ids = checks.doc.checks.map((c: { id: string; status: string }) => c.status);
+    expect(ids.slice(0, -1).every((s: string) => s === 'skipped')).toBe(true);
+    expect(checks.doc.checks.at(-1).id).toBe('dbops.nothing-checked');
     expect((await runCli(['migrate', 'up', 'lookup'], { url: db.url })).code).toBe(0);
   });
 });
