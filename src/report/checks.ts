@@ -32,7 +32,7 @@ export function checkReport(
       hint: 'dbops migrate up <family> (then check again), or name the families to check',
       message:
         items.length === 0
-          ? 'no check was selected: nothing was checked'
+          ? 'nothing was checked: no family was named or configured, and none has a migration applied here'
           : 'every check was skipped: nothing was checked',
       numbers: { durationMs: 0 },
       details: { severity: 'fail', kind: 'meta' },
