@@ -16,6 +16,8 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import { migrationClient, requireCheckpointShape } from '../../src/families/checkpoint/shape.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
 
 /**
  * THE eligibility rule of the family, written once: population, the trigger, the reserve
@@ -103,7 +105,12 @@ export const installs: SchemaManifest = {
   ],
 };
 
-export async function up(pgm: MigrationBuilder): Promise<void> {
+export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  // The hot rows carry the checkpoint's own types (id, process_at, reserved_until), read from the
+  // catalog; the rule and the trigger name only columns, so their text is the same everywhere.
+  const { types } = await requireCheckpointShape(migrationClient(pgm.db), ctx.schema, {
+    beforeCreate: true,
+  });
   pgm.sql(`
 CREATE FUNCTION checkpoint_is_ready(c checkpoints) RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
@@ -113,13 +120,13 @@ AS $fn$${READY_RULE_BODY}$fn$`);
   // knowing: TRUNCATE checkpoints now needs CASCADE, as for any referenced table.
   pgm.sql(`
 CREATE TABLE checkpoints_ready (
-  id bigint PRIMARY KEY REFERENCES checkpoints (id) ON DELETE CASCADE ON UPDATE CASCADE,
-  process_at timestamptz NOT NULL
+  id ${types.id} PRIMARY KEY REFERENCES checkpoints (id) ON DELETE CASCADE ON UPDATE CASCADE,
+  process_at ${types.processAt} NOT NULL
 )`);
   pgm.sql(`
 CREATE TABLE checkpoints_reserved (
-  id bigint PRIMARY KEY REFERENCES checkpoints (id) ON DELETE CASCADE ON UPDATE CASCADE,
-  reserved_until timestamptz NOT NULL
+  id ${types.id} PRIMARY KEY REFERENCES checkpoints (id) ON DELETE CASCADE ON UPDATE CASCADE,
+  reserved_until ${types.reservedUntil} NOT NULL
 )`);
   // Reserve path: due rows in process_at order. Recovery path: expired rows by reserved_until.
   pgm.sql('CREATE INDEX checkpoints_ready_process_at_idx ON checkpoints_ready (process_at)');

@@ -1,11 +1,13 @@
 /**
  * lookup 0001: queen.partition_lookup, its trigger function and statement-level trigger, in one
- * short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on messages (blocks inserts) only
+ * short transaction (created, or Queen's own adopted in place). CREATE TRIGGER takes SHARE ROW EXCLUSIVE on messages (blocks inserts) only
  * for the milliseconds this transaction lasts; lock_timeout keeps it from queueing behind a long
  * transaction while writers queue behind it. The backfill is the next migration, in batches.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import { adoptDownSql, adoptUpSql } from '../../src/families/lookup/adopt.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
 
 /**
  * Advances each partition's row only forward by (created_at, id), one upsert per statement.
@@ -69,7 +71,7 @@ export const installs: SchemaManifest = {
   ],
 };
 
-export async function up(pgm: MigrationBuilder): Promise<void> {
+export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   // Indexes, each one justified (every extra index costs every trigger upsert):
   // - UNIQUE (queue_name, partition_id): the upsert's conflict target, and Queen's pop query
   //   filters by queue_name. Neither column is ever updated, so lookup updates stay HOT.
@@ -78,32 +80,29 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
   // - No index on last_message_created_at: Queen's made every update non-HOT (600x bloat).
   // fillfactor 70 leaves room on each page for HOT updates of the hot rows.
   // queue_name follows a renamed queue (ON UPDATE CASCADE) instead of blocking the rename.
+  // When Queen's own partition_lookup exists it is adopted in place (src/families/lookup/adopt.ts).
+  //
+  // messages first: a push holds messages and then, in the triggers, writes partition_lookup
+  // and partitions; taking those first (FK, index, reshape) and messages last would deadlock
+  // with it, and the push could be the victim.
+  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  for (const sql of adoptUpSql(ctx.schema)) pgm.sql(sql);
   pgm.sql(`
-CREATE TABLE partition_lookup (
-  id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-  queue_name varchar(255) NOT NULL REFERENCES queues (name) ON DELETE CASCADE ON UPDATE CASCADE,
-  partition_id uuid NOT NULL REFERENCES partitions (id) ON DELETE CASCADE,
-  last_message_id uuid NOT NULL,
-  last_message_created_at timestamptz NOT NULL,
-  updated_at timestamptz DEFAULT now(),
-  UNIQUE (queue_name, partition_id)
-) WITH (fillfactor = 70)`);
-  pgm.sql('CREATE INDEX partition_lookup_partition_id_idx ON partition_lookup (partition_id)');
-  pgm.sql(`
-CREATE FUNCTION update_partition_lookup_trigger() RETURNS trigger
+CREATE OR REPLACE FUNCTION update_partition_lookup_trigger() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path FROM CURRENT
 AS $fn$${TRIGGER_FUNCTION_BODY}$fn$`);
+  // OR REPLACE: Queen's trigger (if any) becomes dbops' in one step, never a moment without one.
   pgm.sql(`
-CREATE TRIGGER trg_update_partition_lookup
+CREATE OR REPLACE TRIGGER trg_update_partition_lookup
 AFTER INSERT ON messages
 REFERENCING NEW TABLE AS new_messages
 FOR EACH STATEMENT EXECUTE FUNCTION update_partition_lookup_trigger()`);
 }
 
-export async function down(pgm: MigrationBuilder): Promise<void> {
-  // Trigger first, so no insert can call a function that no longer exists.
-  pgm.sql('DROP TRIGGER IF EXISTS trg_update_partition_lookup ON messages');
-  pgm.sql('DROP FUNCTION IF EXISTS update_partition_lookup_trigger()');
-  pgm.sql('DROP TABLE IF EXISTS partition_lookup');
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  // Queen's trigger, function and table shape come back as they were; what dbops created goes
+  // (trigger first, so no insert can call a function that no longer exists).
+  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  for (const sql of adoptDownSql(ctx.schema)) pgm.sql(sql);
 }

@@ -7,8 +7,11 @@
  * than one batch holds its few lookup row locks. The upsert is the trigger's advance-only one: a
  * concurrent trigger write and a batch converge on the newest message whatever their order, and
  * a rerun after an interruption just continues (rows already right are skipped).
+ * An adopted table (Queen's own) may hold rows the advance-only upsert cannot fix (ahead, wrong
+ * queue, partitions without messages): then the resync's repair pass runs too.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
+import { repairAdopted } from '../../src/families/lookup/adoptRepair.js';
 import { type MigrationContext, runBatches } from '../../src/migrate/context.js';
 
 const BACKFILL_BATCH = `
@@ -46,6 +49,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
     ? undefined
     : Number((await pgm.db.select('SELECT count(*) AS n FROM partitions'))[0]?.n ?? 0);
   await runBatches(pgm, ctx, { label: 'lookup backfill (partitions)', sql: BACKFILL_BATCH, total });
+  await repairAdopted(pgm, ctx);
 }
 
 /** Nothing to undo: the rows go when 0001's down drops the table. */

@@ -18,22 +18,65 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import {
+  CREATE_ORIGINALS_SQL,
+  columnExists,
+  DEFAULT_NAME,
+  isAdopted,
+  ORIGINALS_TABLE,
+  RESTORE_ORIGINALS_BATCH,
+  SAVE_DEFAULT_SQL,
+  SEQUENCE_STATE_NAME,
+} from '../../src/families/sequence/adopt.js';
+import { restoreOriginalSql } from '../../src/migrate/adopt.js';
+import { type MigrationContext, runBatches } from '../../src/migrate/context.js';
+import { execOnline } from '../../src/migrate/online.js';
 
 export const installs: SchemaManifest = {
   columns: [{ table: 'messages', columns: ['sequence_number', 'content_tsv'] }],
 };
 
+/**
+ * An existing sequence_number (Nova's global BIGSERIAL; preflight checked it is one) is adopted,
+ * not added: see src/families/sequence/adopt.ts. Only its default is saved here; its values are
+ * saved by the backfill, each in the statement that renumbers it.
+ */
 export async function up(pgm: MigrationBuilder): Promise<void> {
+  if (await columnExists(pgm, 'messages', 'sequence_number')) {
+    pgm.sql(CREATE_ORIGINALS_SQL);
+    pgm.sql(SAVE_DEFAULT_SQL);
+    pgm.sql('ALTER TABLE messages ADD COLUMN content_tsv tsvector');
+    return;
+  }
   pgm.sql(`
 ALTER TABLE messages
   ADD COLUMN sequence_number bigint,
   ADD COLUMN content_tsv tsvector`);
 }
 
-/** DROP COLUMN is catalog-only too (the space is reclaimed as rows are rewritten). */
-export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql(`
+/**
+ * DROP COLUMN is catalog-only too (the space is reclaimed as rows are rewritten). An adopted
+ * sequence_number stays: every saved original number is put back in committed batches (a full
+ * pass over the saved rows, with the application's triggers off when the engine allows it), then
+ * what dbops kept about it is forgotten.
+ */
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  if (!(await isAdopted(pgm))) {
+    pgm.sql(`
 ALTER TABLE messages
   DROP COLUMN IF EXISTS content_tsv,
   DROP COLUMN IF EXISTS sequence_number`);
+    return;
+  }
+  pgm.noTransaction();
+  await runBatches(pgm, ctx, {
+    label: 'sequence: original numbers put back',
+    sql: RESTORE_ORIGINALS_BATCH,
+    writesBaseTable: true,
+  });
+  // No-ops when 0003's down already restored them (an up that stopped before 0003 did not).
+  await execOnline(pgm, ctx, restoreOriginalSql('sequence', 'sql', DEFAULT_NAME));
+  await execOnline(pgm, ctx, restoreOriginalSql('sequence', 'sql', SEQUENCE_STATE_NAME));
+  await execOnline(pgm, ctx, 'ALTER TABLE messages DROP COLUMN IF EXISTS content_tsv');
+  await execOnline(pgm, ctx, `DROP TABLE IF EXISTS ${ORIGINALS_TABLE}`);
 }

@@ -10,6 +10,14 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
 import {
+  DEFAULT_NAME,
+  isAdopted,
+  RENUMBER_NEW_MESSAGES_SQL,
+  SEQUENCE_STATE_NAME,
+} from '../../src/families/sequence/adopt.js';
+import { restoreOriginalSql } from '../../src/migrate/adopt.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
+import {
   createFunctionSql,
   createTriggerSql,
   dropFunctionSql,
@@ -42,6 +50,11 @@ import {
  * insert of the same id has committed by then; the increment is given back and the row carries
  * the existing number (it is skipped, or becomes the DO UPDATE's EXCLUDED row). A conflict on
  * any other unique index does use up a number: a gap, which deletes also make.
+ *
+ * An adopted column (src/families/sequence/adopt.ts) keeps, while the conversation is not counted
+ * yet, the global number its default gave: the application reads the number back after its insert
+ * and must not get NULL. The backfill renumbers those with the rest of the conversation. The
+ * to_regclass() lookup runs only on that path (counter NULL), i.e. only while `up` runs.
  */
 export const ASSIGN_SEQUENCE_BODY = `
 DECLARE
@@ -60,7 +73,9 @@ BEGIN
       taken := existing;
     END IF;
   END IF;
-  NEW.sequence_number := taken;
+  IF taken IS NOT NULL OR to_regclass('dbops.sequence_original_numbers') IS NULL THEN
+    NEW.sequence_number := taken;
+  END IF;
   RETURN NEW;
 END
 `;
@@ -118,8 +133,20 @@ export async function up(pgm: MigrationBuilder): Promise<void> {
   for (const t of TRIGGERS) pgm.sql(createTriggerSql(t));
 }
 
-/** Triggers before the functions they call; the columns go only in 0001's down, after both. */
-export async function down(pgm: MigrationBuilder): Promise<void> {
+/**
+ * Triggers before the functions they call; the columns go only in 0001's down, after both. An
+ * adopted column gets its default and its sequence's state back in the same transaction that
+ * drops the trigger (ACCESS EXCLUSIVE on messages from the DROP TRIGGER: no insert goes unnumbered
+ * in between), and the messages the trigger numbered get global numbers (see adopt.ts); that
+ * UPDATE runs with the application's triggers off when the engine allows it, like the backfill.
+ */
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   for (const t of [...TRIGGERS].reverse()) pgm.sql(dropTriggerSql(t));
   for (const f of [...FUNCTIONS].reverse()) pgm.sql(dropFunctionSql(f));
+  if (!(await isAdopted(pgm))) return;
+  pgm.sql(restoreOriginalSql('sequence', 'sql', DEFAULT_NAME));
+  pgm.sql(restoreOriginalSql('sequence', 'sql', SEQUENCE_STATE_NAME));
+  if (ctx.appTriggers === 'replica') pgm.sql('SET LOCAL session_replication_role = replica');
+  pgm.sql(RENUMBER_NEW_MESSAGES_SQL);
+  if (ctx.appTriggers === 'replica') pgm.sql('SET LOCAL session_replication_role = origin');
 }

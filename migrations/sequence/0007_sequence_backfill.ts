@@ -22,6 +22,7 @@
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import { HAND_OVER_TO_TRIGGER_SQL, isAdopted } from '../../src/families/sequence/adopt.js';
 import { type MigrationContext, runBatches } from '../../src/migrate/context.js';
 import { createFunctionSql, dropFunctionSql, type PlpgsqlFunction } from '../../src/migrate/ddl.js';
 import { execOnline } from '../../src/migrate/online.js';
@@ -44,12 +45,22 @@ import { execOnline } from '../../src/migrate/online.js';
  * waited for a batch commits after it, and its own synchronous commit flushes the batch's too).
  * Returns the key to resume after (NULL when done), the conversations looked at and the messages
  * numbered.
+ *
+ * An adopted column (src/families/sequence/adopt.ts) holds global numbers: there every message of
+ * a batch's uncounted conversations is renumbered from 1, after its original number is saved in
+ * the same transaction (before it is overwritten; a rerun keeps the first saved original).
+ *
+ * The engine runs the batches with session_replication_role = replica when allowed, so no trigger
+ * fires on these UPDATEs: not the application's (Nova's search-index triggers), not dbops' own.
+ * Nothing here needs its own: numbers, content_tsv and all four counters are written by this
+ * statement itself, and the columns it updates are not ones the family's triggers watch.
  */
 export const BACKFILL_BATCH_BODY = `
 DECLARE
   bound uuid;
   batch uuid[];
   todo uuid[];
+  adopted boolean := to_regclass('dbops.sequence_original_numbers') IS NOT NULL;
 BEGIN
   IF current_setting('transaction_isolation') <> 'read committed' THEN
     RAISE EXCEPTION 'sequence_backfill_batch needs READ COMMITTED, not %',
@@ -72,23 +83,30 @@ BEGIN
   END IF;
   PERFORM 1 FROM conversations WHERE id = ANY (todo) ORDER BY id FOR NO KEY UPDATE;
   PERFORM set_config('synchronous_commit', 'off', true);
+  IF adopted THEN
+    INSERT INTO dbops.sequence_original_numbers (message_id, sequence_number)
+    SELECT id, sequence_number FROM messages
+     WHERE conversation_id = ANY (todo) AND sequence_number IS NOT NULL
+    ON CONFLICT (message_id) DO NOTHING;
+  END IF;
   WITH base AS (
-    SELECT c.id, greatest(coalesce(c.last_sequence_number, 0),
-                          coalesce((SELECT max(sequence_number) FROM messages
-                                     WHERE conversation_id = c.id), 0)) AS base
+    SELECT c.id, CASE WHEN adopted THEN 0
+                      ELSE greatest(coalesce(c.last_sequence_number, 0),
+                                    coalesce((SELECT max(sequence_number) FROM messages
+                                               WHERE conversation_id = c.id), 0)) END AS base
       FROM conversations c WHERE c.id = ANY (todo)
   ), fresh AS (
     SELECT m.id, b.base + row_number() OVER (PARTITION BY m.conversation_id
                                              ORDER BY m.created_at ASC NULLS FIRST, m.id) AS n
       FROM messages m JOIN base b ON b.id = m.conversation_id
-     WHERE m.sequence_number IS NULL
+     WHERE adopted OR m.sequence_number IS NULL
   ), written AS (
     UPDATE messages m
        SET sequence_number = f.n,
            content_tsv = coalesce(m.content_tsv,
                                   to_tsvector('english'::regconfig, coalesce(m.content, '')))
       FROM fresh f
-     WHERE m.id = f.id AND m.sequence_number IS NULL
+     WHERE m.id = f.id AND (adopted OR m.sequence_number IS NULL)
     RETURNING m.conversation_id
   ), per AS (
     SELECT conversation_id, count(*) AS n FROM written GROUP BY conversation_id
@@ -159,8 +177,15 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   await runBatches(
     pgm,
     { ...ctx, batchSize: Math.min(ctx.batchSize, MAX_BATCH_MESSAGES) },
-    { label: 'sequence backfill (conversations)', sql: BACKFILL_BATCH, total },
+    {
+      label: 'sequence backfill (conversations)',
+      sql: BACKFILL_BATCH,
+      total,
+      writesBaseTable: true,
+    },
   );
+  // Every conversation is counted now: the trigger numbers every insert, the default gives way.
+  if (await isAdopted(pgm)) await execOnline(pgm, ctx, HAND_OVER_TO_TRIGGER_SQL);
 }
 
 /**

@@ -5,14 +5,14 @@ import { analyzeSkew, type SkewAnalysis } from '../checks/skew.js';
 import type { CheckKind, CheckResult } from '../checks/types.js';
 import { setSearchPath, withTransaction } from '../db/session.js';
 import { UsageError } from '../errors.js';
-import { availableFamilies } from '../families/index.js';
-import { namedTargets } from '../migrate/targets.js';
+import { checkedTargets, namedTargets } from '../migrate/targets.js';
 import { checkReport, skewNotes } from '../report/checks.js';
 import { type CommandContext, commandContext, withDatabase } from './context.js';
 import { emit } from './output.js';
 
 interface CheckOptions {
   failOn?: string;
+  allowSkipped?: boolean;
   exact?: boolean;
   table?: string;
   warn?: string;
@@ -30,12 +30,16 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
       .description(description)
       .option('--fail-on <level>', 'exit 1 on warn or fail findings', 'fail')
       .option('--exact', 'count rows exactly for skew instead of trusting statistics')
+      .option(
+        '--allow-skipped',
+        'a family that is not (fully) applied does not fail the run (default: it does, exit 1)',
+      )
       .action((families: string[], opts: CheckOptions, cmd: Command) =>
         run(cmd, signal, opts, async (ctx, client) => {
-          const targets = namedTargets(
-            families.length > 0 ? families : (ctx.config.families ?? availableFamilies()),
-            ctx.config,
-          );
+          const targets =
+            families.length > 0
+              ? namedTargets(families, ctx.config)
+              : await checkedTargets(client, ctx.config);
           const results = await runChecks(
             { client, config: ctx.config, kinds, exact: opts.exact === true },
             targets,
@@ -65,7 +69,10 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
     .option('--fail-on <level>', 'exit 1 on warn or fail findings', 'fail')
     .action((opts: CheckOptions, cmd: Command) =>
       run(cmd, signal, opts, async (ctx, client) => {
-        const skew = { ...ctx.config.skew, table: opts.table ?? ctx.config.skew.table };
+        const skew = {
+          ...ctx.config.skew,
+          table: parseTableName(opts.table ?? ctx.config.skew.table),
+        };
         if (opts.warn !== undefined) skew.warn = ratio('--warn', opts.warn);
         if (opts.fail !== undefined) skew.fail = ratio('--fail', opts.fail);
         if (skew.warn > skew.fail)
@@ -112,7 +119,11 @@ async function run(
   await withDatabase(ctx, async (client) => {
     const started = new Date();
     const { results, notes } = await body(ctx, client);
-    emit(ctx, checkReport(`check ${cmd.name()}`, started, results, notes), failOn);
+    emit(
+      ctx,
+      checkReport(`check ${cmd.name()}`, started, results, notes, opts.allowSkipped === true),
+      failOn,
+    );
   });
 }
 
@@ -127,4 +138,17 @@ function ratio(flag: string, value: string): number {
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`${flag} ${value}: expected a positive number such as 1.2`);
   return n;
+}
+
+/** A table name as --table may give it: `name` or `schema.name`, each plain or double-quoted. */
+const TABLE_NAME =
+  /^(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?$/;
+
+function parseTableName(name: string): string {
+  if (!TABLE_NAME.test(name))
+    throw new UsageError(
+      `--table ${JSON.stringify(name)}: not a table name`,
+      'Give a table as name or schema.name (double-quote a part that needs it), e.g. --table chunks.',
+    );
+  return name;
 }

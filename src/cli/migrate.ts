@@ -34,12 +34,16 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
   migrate
     .command('up [family...]')
     .description('apply pending migrations (all configured or detected families by default)')
-    .option('--dry-run', 'print the SQL and change nothing (no lock, no history table)')
+    .option(
+      '--dry-run',
+      'run the preflight and print the plan and SQL; change nothing (no lock, no history table)',
+    )
     .option(
       '--to <migration>',
       'stop after this migration (name or 4-digit index); needs one family',
     )
-    .action((families: string[], opts: { dryRun?: boolean; to?: string }, cmd: Command) =>
+    .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .action((families: string[], opts: UpOptions, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const targets =
           families.length > 0
@@ -47,7 +51,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
             : await defaultTargets(client, ctx.config);
         if (opts.to !== undefined && targets.length !== 1)
           throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts.dryRun, {
+        await planOrRun(ctx, client, started, targets, opts, {
           direction: 'up',
           to: opts.to,
         });
@@ -67,7 +71,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
         const selection = revertSelection(opts);
         if ('to' in selection && targets.length !== 1)
           throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts.dryRun, {
+        await planOrRun(ctx, client, started, targets, opts, {
           direction: 'down',
           selection,
         });
@@ -90,11 +94,12 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .command('redo <family>')
     .description('roll back the last n migrations and apply exactly those n again')
     .option('--count <n>', 'how many migrations', '1')
-    .action((family: string, opts: { count: string }, cmd: Command) =>
+    .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const [target] = namedTargets([family], ctx.config);
         const result = await redoMigrations(
-          engineDeps(ctx, client),
+          engineDeps(ctx, client, opts.fireAppTriggers),
           target!,
           parsePositiveInt('--count', opts.count),
         );
@@ -110,6 +115,16 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     });
 }
 
+const FIRE_APP_TRIGGERS = '--fire-app-triggers';
+const FIRE_APP_TRIGGERS_HELP =
+  "let backfills fire the application's triggers on the tables they write (only needed where this role may not set session_replication_role)";
+
+interface UpOptions {
+  dryRun?: boolean;
+  to?: string;
+  fireAppTriggers?: boolean;
+}
+
 interface DownOptions {
   count?: string;
   to?: string;
@@ -117,8 +132,9 @@ interface DownOptions {
   dryRun?: boolean;
 }
 
-function engineDeps(ctx: CommandContext, client: pg.Client): EngineDeps {
+function engineDeps(ctx: CommandContext, client: pg.Client, fireAppTriggers = false): EngineDeps {
   return {
+    fireAppTriggers,
     client,
     settings: ctx.config,
     progress: ctx.progress,
@@ -133,12 +149,12 @@ async function planOrRun(
   client: pg.Client,
   started: Date,
   targets: FamilyTarget[],
-  dryRun: boolean | undefined,
+  opts: { dryRun?: boolean; fireAppTriggers?: boolean },
   request: Request,
 ): Promise<void> {
-  const title = `migrate ${request.direction}${dryRun ? ' --dry-run' : ''}`;
-  const deps = engineDeps(ctx, client);
-  if (dryRun) {
+  const title = `migrate ${request.direction}${opts.dryRun ? ' --dry-run' : ''}`;
+  const deps = engineDeps(ctx, client, opts.fireAppTriggers);
+  if (opts.dryRun) {
     emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
     return;
   }

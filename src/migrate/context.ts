@@ -43,6 +43,22 @@ export interface DbopsMigration {
   installs?: SchemaManifest;
 }
 
+/** One batched backfill or copy, for runBatches. */
+export interface BatchSpec {
+  label: string;
+  sql: string;
+  total?: number;
+  start?: string | null;
+  lockRetries?: number;
+  /**
+   * The batches UPDATE a base table the application writes too: they run with
+   * session_replication_role = replica when ctx.appTriggers says so, so that the application's
+   * triggers (and the family's own, and foreign-key triggers) do not fire on them. The batch SQL
+   * must therefore maintain everything the family derives itself.
+   */
+  writesBaseTable?: boolean;
+}
+
 /**
  * Runs `sql` again and again, each run autocommitted, until it reports no next key. `sql` takes
  * $1 = the last key of the previous batch as text (NULL on the first run) and $2 = batch size, and
@@ -55,7 +71,7 @@ export interface DbopsMigration {
 export async function runBatches(
   pgm: MigrationBuilder,
   ctx: MigrationContext,
-  spec: { label: string; sql: string; total?: number; start?: string | null; lockRetries?: number },
+  spec: BatchSpec,
 ): Promise<{ batches: number; keys: number; rows: number }> {
   if (ctx.dryRun) {
     pgm.sql(
@@ -68,17 +84,23 @@ export async function runBatches(
   let batches = 0;
   let rows = 0;
   let keys = 0;
+  const replica = spec.writesBaseTable === true && ctx.appTriggers === 'replica';
   ctx.progress.start(spec.label, spec.total);
-  do {
-    if (ctx.signal.aborted) throw new InterruptedError(`interrupted during ${spec.label}`);
-    const result = await runBatch(pgm, ctx, spec, cursor);
-    const row = (result.rows as { next: string | null; keys: string; rows: string }[])[0];
-    cursor = row?.next ?? null;
-    keys += Number(row?.keys ?? 0);
-    rows += Number(row?.rows ?? 0);
-    batches += 1;
-    ctx.progress.update(keys);
-  } while (cursor !== null);
+  if (replica) await pgm.db.query('SET session_replication_role = replica');
+  try {
+    do {
+      if (ctx.signal.aborted) throw new InterruptedError(`interrupted during ${spec.label}`);
+      const result = await runBatch(pgm, ctx, spec, cursor);
+      const row = (result.rows as { next: string | null; keys: string; rows: string }[])[0];
+      cursor = row?.next ?? null;
+      keys += Number(row?.keys ?? 0);
+      rows += Number(row?.rows ?? 0);
+      batches += 1;
+      ctx.progress.update(keys);
+    } while (cursor !== null);
+  } finally {
+    if (replica) await pgm.db.query('RESET session_replication_role').catch(() => {});
+  }
   ctx.progress.finish();
   return { batches, keys, rows };
 }
@@ -87,7 +109,7 @@ export async function runBatches(
 async function runBatch(
   pgm: MigrationBuilder,
   ctx: MigrationContext,
-  spec: { label: string; sql: string; lockRetries?: number },
+  spec: BatchSpec,
   cursor: string | null,
 ): Promise<{ rows: unknown[] }> {
   for (let attempt = 1; ; attempt++) {

@@ -7,6 +7,7 @@ import { listMigrationFiles } from './files.js';
 import { readApplied } from './history.js';
 import { loadNodePgMigrate } from './nodePgMigrate.js';
 import { type RevertSelection, selectToApply, selectToRevert } from './plan.js';
+import { preflightError, preflightFamily } from './preflight.js';
 import { contextFor, type FamilyTarget, type RunDeps } from './runOne.js';
 
 /** The SQL one migration would run, as `--dry-run` prints it. */
@@ -19,18 +20,39 @@ export interface PlannedMigration {
   sql: string;
 }
 
+/** A dry run's result: the SQL per migration and the preflights' plan notes. */
+export interface MigrationPlan {
+  planned: PlannedMigration[];
+  notes: string[];
+}
+
 /**
  * Collects the SQL of what `up`/`down` would run, without the advisory lock, without creating the
  * history table, inside one READ ONLY transaction that is rolled back: nothing can change.
- * Batched steps are printed once with their parameters, not executed.
+ * Batched steps are printed once with their parameters, not executed. For `up`, the same
+ * preflight as the real run comes first (its rehearsal UPDATE is rolled back): a dry run refuses
+ * with the same message when the real run would.
  */
 export async function planMigrations(
-  deps: RunDeps,
+  deps: RunDeps & { fireAppTriggers?: boolean },
   targets: FamilyTarget[],
   request: { direction: 'up'; to?: string } | { direction: 'down'; selection: RevertSelection },
-): Promise<PlannedMigration[]> {
+): Promise<MigrationPlan> {
   const { client } = deps;
   const planned: PlannedMigration[] = [];
+  const notes: string[] = [];
+  if (request.direction === 'up') {
+    for (const target of targets) {
+      const applied = await readApplied(client, String(target.def.name));
+      if (selectToApply(listMigrationFiles(target.def), applied, request.to).length === 0) continue;
+      const found = await preflightFamily(client, target, {
+        fresh: applied.length === 0,
+        fireAppTriggers: deps.fireAppTriggers === true,
+      });
+      if (found.problems.length > 0) throw preflightError(found);
+      notes.push(...found.notes.map((n) => `${target.def.name}: ${n}`));
+    }
+  }
   const rollback = new Error('dry run: roll back');
   await withTransaction(
     client,
@@ -70,7 +92,7 @@ export async function planMigrations(
   ).catch((err) => {
     if (err !== rollback) throw err;
   });
-  return planned;
+  return { planned, notes };
 }
 
 function readOnlyDb(client: pg.ClientBase): ConstructorParameters<typeof MigrationBuilder>[0] {

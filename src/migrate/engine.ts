@@ -4,7 +4,7 @@ import { DbopsError, isPgError, LockError, PreconditionError, SqlState } from '.
 import { listMigrationFiles, type MigrationFile } from './files.js';
 import { type AppliedMigration, ensureHistory, readApplied } from './history.js';
 import { compareWithHistory, type RevertSelection, selectToApply, selectToRevert } from './plan.js';
-import { findBaseProblems } from './preflight.js';
+import { preflightError, preflightFamily } from './preflight.js';
 import { type FamilyTarget, type RunDeps, runOneMigration } from './runOne.js';
 
 export type { FamilyTarget, RunDeps } from './runOne.js';
@@ -23,11 +23,15 @@ export interface MigrationOutcome {
 export interface MigrationRun {
   outcomes: MigrationOutcome[];
   error: DbopsError | undefined;
+  /** What the preflights said besides problems: adoptions, the application's triggers. */
+  notes: string[];
 }
 
 export interface EngineDeps extends RunDeps {
   /** How long to wait for another dbops run holding the same family's lock. */
   lockWaitMs: number;
+  /** --fire-app-triggers: backfills may fire the application's triggers when replica role is not allowed. */
+  fireAppTriggers?: boolean;
 }
 
 /** Apply pending migrations of each family (all, or up to `to`). */
@@ -38,8 +42,17 @@ export function applyMigrations(
 ): Promise<MigrationRun> {
   return runFamilies(deps, targets, async (target, applied, files) => {
     const toApply = selectToApply(files, applied, to);
-    if (toApply.length > 0 && applied.length === 0) await assertBaseTables(deps.client, target);
-    return toApply.map((file) => ({ file, direction: 'up' as const }));
+    if (toApply.length === 0) return { steps: [] };
+    const found = await preflightFamily(deps.client, target, {
+      fresh: applied.length === 0,
+      fireAppTriggers: deps.fireAppTriggers === true,
+    });
+    if (found.problems.length > 0) throw preflightError(found);
+    return {
+      steps: toApply.map((file) => ({ file, direction: 'up' as const })),
+      appTriggers: found.appTriggers,
+      notes: found.notes,
+    };
   });
 }
 
@@ -49,12 +62,20 @@ export function revertMigrations(
   targets: FamilyTarget[],
   selection: RevertSelection,
 ): Promise<MigrationRun> {
-  return runFamilies(deps, targets, async (target, applied, files) =>
-    selectToRevert(applied, selection).map((name) => ({
+  return runFamilies(deps, targets, async (target, applied, files) => {
+    const steps = selectToRevert(applied, selection).map((name) => ({
       file: fileNamed(target, files, name),
       direction: 'down' as const,
-    })),
-  );
+    }));
+    if (steps.length === 0 || !target.def.backfillWrites?.length) return { steps };
+    // A down that writes base tables back (sequence: the adopted numbers) needs the same
+    // decision on the application's triggers as the up's backfill; problems do not stop a down.
+    const found = await preflightFamily(deps.client, target, {
+      fresh: false,
+      fireAppTriggers: deps.fireAppTriggers === true,
+    });
+    return { steps, appTriggers: found.appTriggers };
+  });
 }
 
 /** Exactly `count` migrations down, then the same ones up again (node-pg-migrate's redo re-applies every pending one). */
@@ -70,16 +91,22 @@ export function redoMigrations(
       direction: 'down' as const,
     }));
     const ups = [...downs].reverse().map((s) => ({ file: s.file, direction: 'up' as const }));
-    return [...downs, ...ups];
+    const found = await preflightFamily(deps.client, t, {
+      fresh: false,
+      fireAppTriggers: deps.fireAppTriggers === true,
+    });
+    if (found.problems.length > 0) throw preflightError(found);
+    return { steps: [...downs, ...ups], appTriggers: found.appTriggers, notes: found.notes };
   });
 }
 
 type Step = { file: MigrationFile; direction: 'up' | 'down' };
+type FamilyPlan = { steps: Step[]; appTriggers?: 'replica' | 'fire'; notes?: string[] };
 type Planner = (
   target: FamilyTarget,
   applied: AppliedMigration[],
   files: MigrationFile[],
-) => Promise<Step[]>;
+) => Promise<FamilyPlan>;
 
 /**
  * Takes every family's advisory lock (bounded wait, registry order so two dbops runs cannot
@@ -94,6 +121,7 @@ async function runFamilies(
   plan: Planner,
 ): Promise<MigrationRun> {
   const outcomes: MigrationOutcome[] = [];
+  const notes: string[] = [];
   const locked: string[] = [];
   try {
     for (const target of targets) locked.push(await lockFamily(deps, target));
@@ -102,7 +130,12 @@ async function runFamilies(
       const files = listMigrationFiles(target.def);
       const applied = await readApplied(deps.client, String(target.def.name));
       assertHistoryMatchesFiles(target, files, applied);
-      planned.push({ target, steps: await plan(target, applied, files) });
+      const familyPlan = await plan(target, applied, files);
+      notes.push(...(familyPlan.notes ?? []).map((n) => `${target.def.name}: ${n}`));
+      planned.push({
+        target: { ...target, appTriggers: familyPlan.appTriggers ?? 'fire' },
+        steps: familyPlan.steps,
+      });
     }
     for (const { target, steps } of planned) {
       if (steps.length > 0) await ensureHistoryOnce(deps.client, String(target.def.name));
@@ -125,9 +158,9 @@ async function runFamilies(
         }
       }
     }
-    return { outcomes, error: undefined };
+    return { outcomes, error: undefined, notes };
   } catch (err) {
-    if (err instanceof DbopsError) return { outcomes, error: err };
+    if (err instanceof DbopsError) return { outcomes, error: err, notes };
     throw err;
   } finally {
     for (const name of locked) await advisoryUnlock(deps.client, name).catch(() => {});
@@ -153,16 +186,6 @@ async function ensureHistoryOnce(client: pg.ClientBase, family: string): Promise
   } catch (err) {
     if (!isPgError(err) || err.code !== SqlState.uniqueViolation) throw err;
     await ensureHistory(client, family);
-  }
-}
-
-async function assertBaseTables(client: pg.ClientBase, target: FamilyTarget): Promise<void> {
-  const problems = await findBaseProblems(client, target.def, target.schema);
-  if (problems.length > 0) {
-    throw new PreconditionError(
-      `family ${target.def.name} cannot be applied; nothing was changed:\n  - ${problems.join('\n  - ')}`,
-      `Fix each problem listed and rerun; if the base tables live in another schema, set schemas.${target.def.name} in dbops.config.json.`,
-    );
   }
 }
 

@@ -29,6 +29,8 @@ export interface FamilyTarget {
   def: MigrationFamily;
   /** Schema of the family's base tables (from config). */
   schema: string;
+  /** How backfills treat the application's triggers (set by the engine from the preflight). */
+  appTriggers?: 'replica' | 'fire';
 }
 
 const quietLogger = { info() {}, warn() {}, error() {} };
@@ -57,7 +59,7 @@ export function contextFor(
   deps: RunDeps,
   target: FamilyTarget,
   dryRun: boolean,
-  appTriggers: MigrationContext['appTriggers'] = 'fire',
+  appTriggers: MigrationContext['appTriggers'] = target.appTriggers ?? 'fire',
 ): MigrationContext {
   return {
     appTriggers,

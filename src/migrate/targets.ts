@@ -27,22 +27,41 @@ export async function defaultTargets(
   client: pg.ClientBase,
   config: ResolvedConfig,
 ): Promise<FamilyTarget[]> {
-  if (config.families) return namedTargets(config.families, config);
-  const found: FamilyTarget[] = [];
-  for (const target of namedTargets(availableFamilies(), config)) {
-    const applied = await readApplied(client, String(target.def.name));
-    if (
-      applied.length > 0 ||
-      (await findBaseProblems(client, target.def, target.schema)).length === 0
-    ) {
-      found.push(target);
-    }
-  }
+  const found = await configuredOr(client, config, async (target, applied) =>
+    applied > 0 ? true : (await findBaseProblems(client, target.def, target.schema)).length === 0,
+  );
   if (found.length === 0) {
     throw new PreconditionError(
       `no family's base tables were found in this database (looked for ${availableFamilies().join(', ')})`,
       'Name the family (dbops migrate up lookup) to see what is missing, or list families in dbops.config.json.',
     );
+  }
+  return found;
+}
+
+/**
+ * The families `check` works on without family arguments: those in the config file (a
+ * configured family that is not applied is reported as skipped, not ok), else those with at
+ * least one migration applied (partly applied ones included, so they are reported too).
+ */
+export function checkedTargets(
+  client: pg.ClientBase,
+  config: ResolvedConfig,
+): Promise<FamilyTarget[]> {
+  return configuredOr(client, config, async (_target, applied) => applied > 0);
+}
+
+/** The config's families, else every family for which `detect` (given its applied count) says yes. */
+async function configuredOr(
+  client: pg.ClientBase,
+  config: ResolvedConfig,
+  detect: (target: FamilyTarget, applied: number) => Promise<boolean>,
+): Promise<FamilyTarget[]> {
+  if (config.families) return namedTargets(config.families, config);
+  const found: FamilyTarget[] = [];
+  for (const target of namedTargets(availableFamilies(), config)) {
+    const applied = (await readApplied(client, String(target.def.name))).length;
+    if (await detect(target, applied)) found.push(target);
   }
   return found;
 }

@@ -4,18 +4,47 @@ import type { KeyDiagnosis } from '../checks/skewBound.js';
 import type { CheckResult } from '../checks/types.js';
 import { makeReport, type Report, type ReportItem } from './types.js';
 
-/** `check ...`: one item per check with status, count, sample and the fixing command. */
+/** The item a report carries when no check ran at all: checking nothing is not a pass. */
+export const NOTHING_CHECKED_ID = 'dbops.nothing-checked';
+
+/**
+ * `check ...`: one item per check with status, count, sample and the fixing command. Never green
+ * on nothing: a skipped check counts as not ok unless `allowSkipped`, and a run without any
+ * check (nothing selected, or nothing to check) is a failing item of its own.
+ */
 export function checkReport(
   command: string,
   started: Date,
   results: CheckResult[],
   notes: string[] = [],
+  allowSkipped = false,
 ): Report {
+  const items = results.map((r) => ({
+    ...toItem(r),
+    ...(r.status === 'skipped' && !allowSkipped ? { notOk: true } : {}),
+  }));
+  if (items.every((i) => i.status === 'skipped')) {
+    items.push({
+      id: NOTHING_CHECKED_ID,
+      status: 'fail',
+      family: 'dbops',
+      title: 'at least one check ran',
+      count: 0,
+      sample: [],
+      hint: 'dbops migrate up <family> (then check again), or name the families to check',
+      message:
+        items.length === 0
+          ? 'no check was selected: nothing was checked'
+          : 'every check was skipped: nothing was checked',
+      numbers: { durationMs: 0 },
+      details: { severity: 'fail', kind: 'meta' },
+    });
+  }
   return makeReport({
     command,
     kind: 'checks',
     started,
-    items: results.map(toItem),
+    items,
     ...(notes.length > 0 ? { notes } : {}),
   });
 }

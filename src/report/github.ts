@@ -8,11 +8,12 @@ import type { Report, ReportItem } from './types.js';
 export function renderGithub(report: Report): { stdout: string; markdown: string } {
   const lines: string[] = [];
   for (const item of report.items) {
-    const command = ['fail', 'failed', 'error'].includes(item.status)
-      ? 'error'
-      : item.status === 'warn'
-        ? 'warning'
-        : undefined;
+    const command =
+      ['fail', 'failed', 'error'].includes(item.status) || item.notOk
+        ? 'error'
+        : item.status === 'warn'
+          ? 'warning'
+          : undefined;
     if (!command) continue;
     lines.push(
       `::${command} title=${escapeProperty(`dbops ${item.id}`)}::${escapeData(message(item))}`,

@@ -1,8 +1,8 @@
 import type { DbopsError } from '../errors.js';
-import type { PlannedMigration } from '../migrate/dryRun.js';
+import type { MigrationPlan } from '../migrate/dryRun.js';
 import type { MigrationRun } from '../migrate/engine.js';
 import type { MigrationStatus } from '../migrate/plan.js';
-import { makeReport, type Report } from './types.js';
+import { makeReport, type Report, type ReportItem } from './types.js';
 
 type ErrorOf = (err: DbopsError) => NonNullable<Report['error']>;
 
@@ -23,8 +23,10 @@ export function runReport(
       numbers: { durationMs: o.durationMs, attempts: o.attempts },
     })),
     ...(run.outcomes.length === 0 && !run.error
-      ? { notes: ['Nothing to do: no migration selected.'] }
-      : {}),
+      ? { notes: [...run.notes, 'Nothing to do: no migration selected.'] }
+      : run.notes.length > 0
+        ? { notes: run.notes }
+        : {}),
     ...(run.error ? { error: errorOf(run.error) } : {}),
   });
 }
@@ -49,33 +51,62 @@ export function statusReport(
         ? { hint: `dbops migrate up ${r.family}` }
         : {}),
   }));
+  const families = familyItems(rows);
   const pending = rows.some((r) => r.state === 'pending');
   const changed = rows.some((r) => r.state === 'changed' || r.state === 'missing-file');
+  const partial = families.some((f) => f.status === 'partial');
   return makeReport({
     command,
     kind: 'migrations',
     started,
-    items,
-    status: pending && failOnPending ? 'fail' : changed ? 'warn' : 'ok',
+    items: [...families, ...items],
+    status: pending && failOnPending ? 'fail' : changed || partial ? 'warn' : 'ok',
   });
 }
 
 /** `--dry-run`: the SQL each selected migration would run, nothing executed. */
-export function planReport(command: string, started: Date, planned: PlannedMigration[]): Report {
+export function planReport(command: string, started: Date, plan: MigrationPlan): Report {
+  const { planned } = plan;
   return makeReport({
     command,
     kind: 'migrations',
     started,
     status: 'ok',
-    notes: planned.map(
-      (p) =>
-        `-- ${p.family}/${p.name} (${p.direction}, ${p.transactional ? 'in one transaction' : 'outside a transaction, statement by statement'})\n${p.sql.trim()}\n`,
-    ),
+    notes: [
+      ...plan.notes.map((n) => `-- plan: ${n}`),
+      ...planned.map(
+        (p) =>
+          `-- ${p.family}/${p.name} (${p.direction}, ${p.transactional ? 'in one transaction' : 'outside a transaction, statement by statement'})\n${p.sql.trim()}\n`,
+      ),
+    ],
     items: planned.map((p) => ({
       id: `${p.family}/${p.name}`,
       status: 'planned',
       details: { direction: p.direction, transactional: p.transactional, sql: p.sql },
     })),
+  });
+}
+
+/**
+ * One item per family, before its migrations: applied (all), pending (none), or partial (some:
+ * a run stopped between migrations; its derived objects are not checked or resynced until a
+ * rerun of migrate up finishes it).
+ */
+function familyItems(rows: MigrationStatus[]): ReportItem[] {
+  const byFamily = new Map<string, MigrationStatus[]>();
+  for (const r of rows) byFamily.set(r.family, [...(byFamily.get(r.family) ?? []), r]);
+  return [...byFamily].map(([family, list]) => {
+    const applied = list.filter((r) => r.state !== 'pending').length;
+    const status = applied === 0 ? 'pending' : applied === list.length ? 'applied' : 'partial';
+    const next = list.find((r) => r.state === 'pending');
+    return {
+      id: family,
+      status,
+      family,
+      message: `${applied} of ${list.length} migrations applied${next ? `; next: ${next.name}` : ''}`,
+      ...(status === 'applied' ? {} : { hint: `dbops migrate up ${family}` }),
+      details: { kind: 'family' },
+    };
   });
 }
 

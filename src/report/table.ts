@@ -57,7 +57,8 @@ function summaryLine(report: Report, c: ChalkInstance): string {
 
 export function paint(c: ChalkInstance, status: string, text: string): string {
   if (['fail', 'failed', 'error'].includes(status)) return c.red(text);
-  if (['warn', 'changed', 'pending', 'missing-file'].includes(status)) return c.yellow(text);
+  if (['warn', 'changed', 'pending', 'missing-file', 'partial'].includes(status))
+    return c.yellow(text);
   if (['skipped', 'planned'].includes(status)) return c.gray(text);
   return c.green(text);
 }
@@ -71,7 +72,11 @@ function num(value: number | null | undefined): string {
 }
 
 function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
-  const status: Column = { head: 'STATUS', width: 9, cell: (i) => paint(c, i.status, i.status) };
+  const status: Column = {
+    head: 'STATUS',
+    width: 9,
+    cell: (i) => paint(c, i.notOk ? 'fail' : i.status, i.status),
+  };
   const rest = (used: number) => Math.max(20, width - used - 1);
   if (report.kind === 'checks') {
     return [

@@ -27,6 +27,11 @@ export interface ReportItem {
   numbers?: Record<string, number | null>;
   /** Anything else a JSON consumer may want (appliedAt, sql, per-partition rows...). */
   details?: Record<string, unknown>;
+  /**
+   * A skipped item that counts as not ok: a requested family that was not checked (not applied,
+   * or partly). Every format reports it as a failure; `check --allow-skipped` clears it.
+   */
+  notOk?: boolean;
 }
 
 export interface Report {
@@ -65,7 +70,7 @@ const WARNING = new Set(['warn', 'changed']);
 
 export function deriveStatus(items: ReportItem[], errored: boolean): OverallStatus {
   if (errored || items.some((i) => i.status === 'error')) return 'error';
-  if (items.some((i) => FAILING.has(i.status))) return 'fail';
+  if (items.some((i) => FAILING.has(i.status) || i.notOk === true)) return 'fail';
   if (items.some((i) => WARNING.has(i.status))) return 'warn';
   return 'ok';
 }

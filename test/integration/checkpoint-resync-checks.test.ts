@@ -221,8 +221,11 @@ describe('checkpoint checks and resync', () => {
       status: 'skipped',
       message: expect.stringContaining('dbops migrate up checkpoint'),
     });
+    // Never green on nothing: a requested family that was not checked fails the run.
     const checks = await checkJson(['all', 'checkpoint']);
-    expect(checks.code).toBe(0);
-    expect(checks.doc.checks.every((x: { status: string }) => x.status === 'skipped')).toBe(true);
+    expect(checks.code).toBe(1);
+    const notChecked = checks.doc.checks.filter((x: { status: string }) => x.status === 'skipped');
+    expect(notChecked.length).toBe(checks.doc.checks.length - 1);
+    expect(checks.doc.checks.at(-1).id).toBe('dbops.nothing-checked');
   });
 });

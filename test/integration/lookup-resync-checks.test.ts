@@ -148,9 +148,14 @@ describe('lookup checks and resync', () => {
       status: 'skipped',
       message: expect.stringContaining('dbops migrate up lookup'),
     });
+    // A requested family that was skipped is not ok (exit 1).
     const checks = await checkJson(['all', 'lookup']);
-    expect(checks.code).toBe(0);
-    expect(checks.doc.checks.every((c: { status: string }) => c.status === 'skipped')).toBe(true);
+    expect(checks.code).toBe(1);
+    const statuses = checks.doc.checks.map((c: { id: string; status: string }) => c.status);
+    expect(statuses.filter((s: string) => s !== 'skipped')).toEqual(['fail']); // dbops.nothing-checked
+    expect(statuses.filter((s: string) => s === 'skipped')).toHaveLength(5);
+    // Never green on nothing: with no family applied, --allow-skipped does not make it ok.
+    expect((await checkJson(['all', 'lookup', '--allow-skipped'])).code).toBe(1);
     expect((await runCli(['migrate', 'up', 'lookup'], { url: db.url })).code).toBe(0);
   });
 });

@@ -48,7 +48,7 @@ describe('lookup family on a seeded Queen database', () => {
     const before = await catalogSnapshot(db.client, ['queen', 'public', 'dbops']);
     const result = await runCli(['migrate', 'up', 'lookup', '--dry-run'], { url: db.url });
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('CREATE TRIGGER trg_update_partition_lookup');
+    expect(result.stdout).toContain('CREATE OR REPLACE TRIGGER trg_update_partition_lookup');
     expect(result.stdout).toContain('INSERT INTO partition_lookup');
     expect(await catalogSnapshot(db.client, ['queen', 'public', 'dbops'])).toEqual(before);
     const { rows } = await db.client.query(`SELECT to_regnamespace('dbops') AS ns`);
@@ -179,7 +179,7 @@ describe('lookup refusals and exit codes', () => {
     expect((await db.client.query(`SELECT to_regnamespace('dbops') AS ns`)).rows[0].ns).toBeNull();
   });
 
-  it('refuses to adopt a partition_lookup it did not create (exit 2, nothing changed)', async () => {
+  it('refuses a partition_lookup it cannot adopt, naming every missing column (exit 2, nothing changed)', async () => {
     await db.client.query(queenBaseSchemaSql('queen_own'));
     await db.client.query('CREATE TABLE queen_own.partition_lookup (id uuid)');
     const before = await catalogSnapshot(db.client, ['queen_own', 'dbops']);
@@ -190,9 +190,9 @@ describe('lookup refusals and exit codes', () => {
     );
     const result = await runCli(['migrate', 'up', 'lookup'], { url: db.url, cwd });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain(
-      'queen_own: partition_lookup already exists but lookup is not applied',
-    );
+    for (const column of ['queue_name', 'partition_id', 'last_message_id', 'updated_at']) {
+      expect(result.stderr).toContain(`queen_own: partition_lookup.${column} is missing`);
+    }
     expect(await catalogSnapshot(db.client, ['queen_own', 'dbops'])).toEqual(before);
   });
 

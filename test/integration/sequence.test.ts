@@ -187,13 +187,15 @@ describe('sequence refusals', () => {
     expect((await db.client.query(`SELECT to_regnamespace('dbops') AS ns`)).rows[0].ns).toBeNull();
   });
 
-  it("a database where Nova's own migration already added sequence_number: exit 2, nothing adopted", async () => {
+  it('a sequence_number that is not a serial column (DEFAULT 0): exit 2, nothing adopted', async () => {
     await db.client.query(novaBaseSchemaSql());
     await db.client.query('ALTER TABLE messages ADD COLUMN sequence_number bigint DEFAULT 0');
     const before = await catalogSnapshot(db.client, ['public']);
     const result = await runCli(['migrate', 'up', 'sequence'], { url: db.url });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('column public.messages.sequence_number already exists');
+    expect(result.stderr).toContain(
+      'column public.messages.sequence_number has no DEFAULT nextval() of a sequence it owns (default: 0)',
+    );
     expect(await catalogSnapshot(db.client, ['public'])).toEqual(before);
   });
 });

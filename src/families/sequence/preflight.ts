@@ -1,0 +1,162 @@
+import type pg from 'pg';
+import { quoteQualified } from '../../db/ident.js';
+import type { PreflightResult } from '../types.js';
+
+/** Columns the migrations compare, join or copy, with the type they assume. */
+const EXPECTED_TYPES: [table: string, column: string, type: string][] = [
+  ['conversations', 'id', 'uuid'],
+  ['conversation_members', 'conversation_id', 'uuid'],
+  ['messages', 'id', 'uuid'],
+  ['messages', 'conversation_id', 'uuid'],
+  ['messages', 'created_at', 'timestamp with time zone'],
+  ['messages', 'content', 'text'],
+];
+
+/**
+ * Columns 0001/0002 add, other than sequence_number (which is adopted when compatible), and why
+ * dbops cannot take over one that exists: its triggers and backfill would write it next to
+ * whatever writes it today.
+ */
+const NOT_ADOPTED: [table: string, column: string, why: string][] = [
+  [
+    'messages',
+    'content_tsv',
+    "dbops keeps content_tsv with a trigger; an existing one (Nova's messaging service: a STORED " +
+      'generated column) cannot be written by it, and converting it would rewrite the table',
+  ],
+  [
+    'conversations',
+    'last_sequence_number',
+    "dbops' trigger increments it on every message; if the application also does, numbers skip",
+  ],
+  [
+    'conversations',
+    'member_count',
+    "dbops' triggers count members; if the application maintains it too (Nova's messaging " +
+      'service does), every join and leave would be counted twice',
+  ],
+  [
+    'conversations',
+    'last_message_id',
+    "dbops' triggers set it on every message; the application writing it too would race them",
+  ],
+  [
+    'conversations',
+    'last_message_at',
+    "dbops' triggers set it; the application writing it too would race them",
+  ],
+];
+
+interface ColumnFacts {
+  table: string;
+  column: string;
+  type: string;
+  identity: string;
+  generated: string;
+  default_expr: string | null;
+  owned_sequence: string | null;
+}
+
+const COLUMNS_SQL = `
+SELECT w.t AS table, w.c AS column, format_type(a.atttypid, a.atttypmod) AS type,
+       a.attidentity AS identity, a.attgenerated AS generated,
+       pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+       pg_get_serial_sequence(format('%I.%I', $1::text, w.t), w.c) AS owned_sequence
+  FROM unnest($2::text[], $3::text[]) AS w(t, c)
+  JOIN pg_attribute a ON a.attrelid = to_regclass(format('%I.%I', $1::text, w.t))
+                     AND a.attname = w.c AND a.attnum > 0 AND NOT a.attisdropped
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum`;
+
+/** Unique indexes on messages that hold sequence_number without conversation_id (global keys). */
+const GLOBAL_UNIQUE_SQL = `
+SELECT i.indexrelid::regclass::text AS name FROM pg_index i
+ WHERE i.indrelid = to_regclass(format('%I.messages', $1::text)) AND i.indisunique
+   AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid
+                AND a.attnum = ANY (i.indkey) AND a.attname = 'sequence_number')
+   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid
+                    AND a.attnum = ANY (i.indkey) AND a.attname = 'conversation_id')`;
+
+/** Why an existing messages.sequence_number cannot be converted in place (empty: it can). */
+function sequenceNumberProblems(schema: string, col: ColumnFacts, globalKeys: string[]): string[] {
+  const name = `column ${schema}.messages.sequence_number`;
+  const problems: string[] = [];
+  if (col.type !== 'bigint') problems.push(`${name} is ${col.type}, expected bigint`);
+  if (col.identity !== '' || col.generated !== '')
+    problems.push(`${name} is an identity or generated column; dbops converts only a serial one`);
+  else if (
+    col.owned_sequence === null ||
+    col.default_expr === null ||
+    !col.default_expr.startsWith('nextval(')
+  )
+    problems.push(
+      `${name} has no DEFAULT nextval() of a sequence it owns (default: ${col.default_expr ?? 'none'}); ` +
+        'dbops adopts only a serial column, whose sequence it can hand the numbering back to on down',
+    );
+  for (const index of globalKeys)
+    problems.push(
+      `unique index ${index} keys messages.sequence_number without conversation_id; ` +
+        'per-conversation numbers repeat across conversations and would violate it',
+    );
+  return problems;
+}
+
+/**
+ * Every problem of the base schema in one round, and the plan notes of what will be adopted.
+ * Tolerates absent tables (the engine reports those itself).
+ */
+export async function sequencePreflight(
+  client: pg.ClientBase,
+  schema: string,
+): Promise<PreflightResult> {
+  const wanted: [string, string][] = [
+    ...EXPECTED_TYPES.map(([t, c]): [string, string] => [t, c]),
+    ['messages', 'sequence_number'],
+    ...NOT_ADOPTED.map(([t, c]): [string, string] => [t, c]),
+  ];
+  const { rows } = await client.query<ColumnFacts>(COLUMNS_SQL, [
+    schema,
+    wanted.map((w) => w[0]),
+    wanted.map((w) => w[1]),
+  ]);
+  const facts = new Map(rows.map((r) => [`${r.table}.${r.column}`, r]));
+  const problems: string[] = [];
+  const notes: string[] = [];
+  for (const [table, column, type] of EXPECTED_TYPES) {
+    const actual = facts.get(`${table}.${column}`)?.type;
+    if (actual !== undefined && actual !== type)
+      problems.push(`column ${schema}.${table}.${column} is ${actual}, expected ${type}`);
+  }
+  const seq = facts.get('messages.sequence_number');
+  if (seq) {
+    const globalKeys = (await client.query<{ name: string }>(GLOBAL_UNIQUE_SQL, [schema])).rows;
+    const found = sequenceNumberProblems(
+      schema,
+      seq,
+      globalKeys.map((k) => k.name),
+    );
+    problems.push(...found);
+    if (found.length === 0)
+      notes.push(
+        `adopt ${schema}.messages.sequence_number (global serial, default ${seq.default_expr}): ` +
+          'renumbered per conversation in place, each original saved in dbops.sequence_original_numbers; ' +
+          'the default and the sequence state are saved in dbops.adopted; down puts the original ' +
+          'numbers, the default and the sequence back (messages written meanwhile get new global numbers)',
+      );
+  }
+  for (const [table, column, why] of NOT_ADOPTED)
+    if (facts.has(`${table}.${column}`))
+      problems.push(
+        `column ${schema}.${table}.${column} already exists and is not adopted: ${why}`,
+      );
+  const counters = await client.query(
+    'SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped',
+    [quoteQualified(schema, 'conversation_counters'), 'last_seq'],
+  );
+  if (counters.rows.length > 0)
+    problems.push(
+      `table ${schema}.conversation_counters(last_seq) exists: the application numbers messages per ` +
+        "conversation itself from it; dbops' trigger would number them again from its own counter " +
+        'and the two would disagree',
+    );
+  return { problems, notes };
+}
