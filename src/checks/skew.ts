@@ -3,6 +3,7 @@ import type { SkewSettings } from '../config.js';
 import { quoteIdent, quoteQualified } from '../db/ident.js';
 import { UsageError } from '../errors.js';
 import type { Progress } from '../progress.js';
+import { adviceFor } from './skewAdvice.js';
 import { diagnoseKeys, type KeyDiagnosis } from './skewBound.js';
 
 export type SkewStatus = 'HEALTHY' | 'WARNING' | 'REBALANCE NEEDED';
@@ -135,42 +136,6 @@ export function summarize(
           : 'hash';
   const base = { partitions, total, avg, max, ratio, cv, hot, cold, status, cause } as const;
   return { ...base, advice: adviceFor({ ...base, keys }, cold), ...(keys ? { keys } : {}) };
-}
-
-const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-
-/** One sentence an operator can act on (see SkewAnalysis.cause). */
-function adviceFor(
-  a: Pick<SkewAnalysis, 'partitions' | 'avg' | 'cause'> & { keys: KeyDiagnosis | undefined },
-  cold: string[],
-): string {
-  const k = a.keys;
-  if (a.cause === 'balanced') return 'balanced: nothing to do';
-  if (!k) return 'rebalance: review the hot partitions (dbops check skew --exact)';
-  const rowsOf = (name: string) => a.partitions.find((p) => p.name === name)?.rows ?? 0;
-  const big = k.largest;
-  const bigPart = big
-    ? `${k.column} ${big.key} holds ${pct(big.rows / Math.max(1, rowsOf(big.partition)))} of ${big.partition} ` +
-      `(${(big.rows / a.avg).toFixed(1)}x a partition's fair share)`
-    : '';
-  if (a.cause === 'structural') {
-    return k.oversized
-      ? `${bigPart}: structural, no rebalance possible; consider sub-partitioning ${big?.key}`
-      : `${k.distinct} ${k.column} values over ${a.partitions.length} partitions cannot reach max/avg ` +
-          `below ${k.bestRatio?.toFixed(2)}: structural, no rebalance possible`;
-  }
-  const worst = k.hot[0];
-  const [first, second] = worst?.keys ?? [];
-  const target = cold[0] ? ` to ${cold[0]}` : ' to a colder partition';
-  const moves =
-    worst && first && second
-      ? `${worst.partition} holds ${first.key} (${pct(first.share)}) and ${second.key} (${pct(second.share)})` +
-        `${worst.keys.length > 2 ? ` and ${worst.keys.length - 2} more` : ''}; move ${second.key}${target}`
-      : 'move keys from the hot partitions to the cold ones';
-  return (
-    `hash imbalance: a placement with max/avg ${k.greedyRatio?.toFixed(2)} exists (none below ` +
-    `${k.bestRatio?.toFixed(2)}): ${moves}${k.oversized ? `; ${bigPart} (structural part)` : ''}`
-  );
 }
 
 /**

@@ -23,7 +23,8 @@ export function renderTable(report: Report, options: TableOptions): string {
   const lines = [summaryLine(report, c)];
   for (const note of report.notes ?? []) lines.push(note);
   // The skew histogram only on a terminal (colour on means stdout is a TTY): it is a picture.
-  if (options.color) lines.push(...skewHistograms(report, c, options.width ?? 80));
+  if (options.color)
+    lines.push(...skewHistograms(report, c, options.width ?? process.stdout.columns ?? 80));
   if (report.items.length > 0) {
     const columns = columnsFor(report, c, options.width ?? 80);
     const table = new Table({

@@ -165,7 +165,9 @@ describe('check skew judged against what a placement of the collections can reac
         { key: 'b', share: 0.5 },
       ],
     });
-    expect(r.hint).toContain('keyed_0 holds a (50%) and b (50%); move b to keyed_9');
+    expect(r.hint).toContain(
+      'move 1 collection_id (1000 rows) out of keyed_0 to the cold partitions (keyed_9...): b (50%)',
+    );
   });
 
   it("the table report shows distinct keys, the reachable bound and the hot partitions' collections", async () => {
