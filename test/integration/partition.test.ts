@@ -405,6 +405,14 @@ describe('partition family refuses a database it cannot move (exit 2, nothing ch
     await db.client.query('CREATE VIEW chunk_counts AS SELECT count(*) FROM public.chunks');
     await refused(['view public.chunk_counts depends on public.chunks: after the swap']);
     await db.client.query('DROP VIEW chunk_counts');
+    await db.client.query(
+      `CREATE TABLE public.chunk_notes (chunk_id varchar, collection_id varchar,
+         FOREIGN KEY (chunk_id, collection_id) REFERENCES public.chunks (id, collection_id))`,
+    );
+    await refused([
+      'foreign key public.chunk_notes.chunk_notes_chunk_id_collection_id_fkey references chunks: the move does not carry this yet',
+    ]);
+    await db.client.query('DROP TABLE public.chunk_notes');
     await db.client.query('CREATE TABLE public.chunks_list (x int)');
     await refused(['public.chunks_list already exists']);
     await db.client.query('DROP TABLE public.chunks_list');

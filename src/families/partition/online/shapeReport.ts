@@ -102,6 +102,10 @@ export function describeShapeDifferences(
       );
     else if (e.kind === 'partition')
       lines.push(`partition ${e.def} is not one of the 16 HASH partitions the family moves`);
+    else if (e.kind === 'other')
+      lines.push(
+        `${e.raw.replace(/ (\S+)\.(\S+) references /, ` ${schema}.$1.$2 references `)}: ${NOT_YET}`,
+      );
     else if (e.kind === 'partitioned')
       lines.push(`${t} is partitioned ${e.def}; the family moves HASH (collection_id) only`);
     else
