@@ -5,8 +5,9 @@ import { quoteQualified } from '../../src/db/ident.js';
 /**
  * What the manifests cannot express about the 100-LIST chunks table (`$1` = the family's schema),
  * one row per problem:
- * - the key: LIST (partition_key), a NOT NULL column of the domain chunk_partition (integer, with
- *   its 0..99 check validated), and the CHECK that pins it to chunk_partition_key(collection_id);
+ * - the key: LIST (partition_key), an integer NOT NULL column whose DEFAULT
+ *   chunk_partition_key_missing() explains a left-out key, and the CHECK that pins it to
+ *   chunk_partition_key(collection_id);
  * - the primary key, the unique key and both foreign keys (ON DELETE CASCADE, validated, their
  *   triggers enabled: ALTER TABLE ... DISABLE TRIGGER ALL turns them off);
  * - each parent index valid, with exactly one attached index per partition;
@@ -35,16 +36,14 @@ parts AS (
 SELECT 'chunks is not partitioned BY LIST (partition_key): ' || coalesce(pg_get_partkeydef(t.oid), 'not partitioned') AS problem
   FROM t WHERE t.oid IS NOT NULL AND pg_get_partkeydef(t.oid) IS DISTINCT FROM 'LIST (partition_key)'
 UNION ALL
-SELECT format('chunks.partition_key is %s%s, expected chunk_partition NOT NULL',
-              format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END)
-  FROM pg_attribute a, t
- WHERE a.attrelid = t.oid AND a.attname = 'partition_key'
-   AND (a.atttypid IS DISTINCT FROM to_regtype(format('%I.chunk_partition', $1::text)) OR NOT a.attnotnull)
-UNION ALL
-SELECT 'domain chunk_partition has no validated 0..99 check (chunk_partition_in_range)'
- WHERE NOT EXISTS (SELECT 1 FROM pg_constraint
-                    WHERE contypid = to_regtype(format('%I.chunk_partition', $1::text))
-                      AND conname = 'chunk_partition_in_range' AND convalidated)
+SELECT format('chunks.partition_key is %s%s%s, expected integer NOT NULL DEFAULT chunk_partition_key_missing()',
+              format_type(a.atttypid, a.atttypmod), CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END,
+              coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), ''))
+  FROM t JOIN pg_attribute a ON a.attrelid = t.oid
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+ WHERE a.attname = 'partition_key'
+   AND (a.atttypid <> 'integer'::regtype OR NOT a.attnotnull
+        OR pg_get_expr(d.adbin, d.adrelid) IS DISTINCT FROM 'chunk_partition_key_missing()')
 UNION ALL
 SELECT 'check chunks_partition_key_check (partition_key = chunk_partition_key(collection_id)) is missing'
   FROM t WHERE t.oid IS NOT NULL

@@ -1,7 +1,8 @@
 /**
  * partition 0001: everything the move needs, in one short transaction, nothing copied yet:
- * - the key function chunk_partition_key(collection_id), the domain chunk_partition (0..99) and
- *   the error functions that make a missing or wrong key fail with a message naming the function;
+ * - the key function chunk_partition_key(collection_id), the same under Semantik's name
+ *   get_partition_key(varchar), and the error functions that make a left-out or wrong key fail
+ *   with a message naming the function (partition_key is a plain integer column);
  * - the staging table chunks_list, LIST (partition_key) into chunks_part_00..99, no indexes;
  * - a nullable chunks.partition_key column on the live HASH table, so writers can be deployed to
  *   set partition_key = chunk_partition_key(collection_id) before the swap (the value is not used:
@@ -26,7 +27,8 @@ import {
   DROP_KEY_OBJECTS,
   KEY_FUNCTION_BODY,
   KEY_MISMATCH_BODY,
-  KEY_REQUIRED_BODY,
+  KEY_MISSING_BODY,
+  SEMANTIK_KEY_FUNCTION_BODY,
 } from '../../src/families/partition/online/key.js';
 import {
   createStagingSql,
@@ -40,7 +42,8 @@ export const installs: SchemaManifest = {
   columns: [{ table: 'chunks', columns: ['partition_key'] }],
   functions: [
     { name: 'chunk_partition_key', body: KEY_FUNCTION_BODY },
-    { name: 'chunk_partition_key_required', body: KEY_REQUIRED_BODY },
+    { name: 'get_partition_key', body: SEMANTIK_KEY_FUNCTION_BODY },
+    { name: 'chunk_partition_key_missing', body: KEY_MISSING_BODY },
     { name: 'chunk_partition_key_mismatch', body: KEY_MISMATCH_BODY },
   ],
 };

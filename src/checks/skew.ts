@@ -1,8 +1,10 @@
 import type pg from 'pg';
 import type { SkewSettings } from '../config.js';
-import { quoteQualified } from '../db/ident.js';
+import { quoteIdent, quoteQualified } from '../db/ident.js';
 import { UsageError } from '../errors.js';
 import type { Progress } from '../progress.js';
+import { adviceFor } from './skewAdvice.js';
+import { diagnoseKeys, type KeyDiagnosis } from './skewBound.js';
 
 export type SkewStatus = 'HEALTHY' | 'WARNING' | 'REBALANCE NEEDED';
 
@@ -23,7 +25,18 @@ export interface SkewAnalysis {
   cv: number | null;
   hot: string[];
   cold: string[];
+  /**
+   * Without keys: max/avg against warn/fail. With keys: the same bands applied to keys.excess
+   * (current max / the best max any assignment could reach), so skew that no placement can
+   * avoid does not ask for a rebalance.
+   */
   status: SkewStatus;
+  /** balanced: max/avg within warn; structural: no placement does much better; hash: one does. */
+  cause: 'balanced' | 'structural' | 'hash' | 'unknown';
+  /** What an operator can do, naming partitions and keys. */
+  advice: string;
+  /** Present when the table has a key column and rows were counted per key. */
+  keys?: KeyDiagnosis;
 }
 
 interface Leaf {
@@ -50,24 +63,41 @@ export async function analyzeSkew(
   const stale = leaves.filter(
     (l) => l.reltuples < 0 || (l.modsSinceAnalyze ?? 0) > 50 + 0.1 * l.reltuples,
   );
-  const useExact = exact || stale.length > 0;
-  const partitions: { name: string; rows: number }[] = [];
-  progress?.start(`counting rows of ${table}`, leaves.length);
-  for (const leaf of leaves) {
-    const rows = useExact ? await countRows(client, leaf) : Math.round(leaf.reltuples);
-    partitions.push({ name: leaf.name, rows });
-    if (useExact) progress?.update(partitions.length);
+  let useExact = exact || stale.length > 0;
+  let fallbackReason =
+    !exact && stale.length > 0
+      ? `${stale.length} of ${leaves.length} partitions have stale or missing statistics (run ANALYZE to use estimates)`
+      : undefined;
+  const column = await keyColumnOf(client, table);
+  let byKey: Map<string, Map<string, number>> | undefined;
+  let partitions: { name: string; rows: number }[];
+  if (useExact && column) {
+    byKey = await countByKey(client, table, leaves, column, progress);
+    partitions = [...byKey].map(([name, keys]) => ({ name, rows: sumOf(keys) }));
+  } else {
+    partitions = [];
+    progress?.start(`counting rows of ${table}`, leaves.length);
+    for (const leaf of leaves) {
+      const rows = useExact ? await countRows(client, leaf) : Math.round(leaf.reltuples);
+      partitions.push({ name: leaf.name, rows });
+      if (useExact) progress?.update(partitions.length);
+    }
+    if (useExact) progress?.finish();
   }
-  if (useExact) progress?.finish();
+  let summary = summarize(partitions, settings, column && byKey ? { column, byKey } : undefined);
+  if (column && !byKey && summary.cause !== 'balanced') {
+    // Estimates show skew: whether a placement could do better needs rows per key, i.e. a scan.
+    byKey = await countByKey(client, table, leaves, column, progress);
+    partitions = [...byKey].map(([name, keys]) => ({ name, rows: sumOf(keys) }));
+    summary = summarize(partitions, settings, { column, byKey });
+    useExact = true;
+    fallbackReason = `estimates showed skew; rows counted per ${column} to judge it`;
+  }
   return {
     table,
     method: useExact ? 'exact' : 'estimate',
-    ...(!exact && stale.length > 0
-      ? {
-          fallbackReason: `${stale.length} of ${leaves.length} partitions have stale or missing statistics (run ANALYZE to use estimates)`,
-        }
-      : {}),
-    ...summarize(partitions, settings),
+    ...(fallbackReason ? { fallbackReason } : {}),
+    ...summary,
   };
 }
 
@@ -75,6 +105,7 @@ export async function analyzeSkew(
 export function summarize(
   partitions: { name: string; rows: number }[],
   settings: SkewSettings,
+  perKey?: { column: string; byKey: Map<string, Map<string, number>> },
 ): Omit<SkewAnalysis, 'table' | 'method' | 'fallbackReason'> {
   const n = partitions.length;
   const total = partitions.reduce((s, p) => s + p.rows, 0);
@@ -83,23 +114,72 @@ export function summarize(
   const ratio = avg > 0 ? max / avg : null;
   const variance = n > 0 ? partitions.reduce((s, p) => s + (p.rows - avg) ** 2, 0) / n : 0;
   const cv = avg > 0 ? Math.sqrt(variance) / avg : null;
-  const status: SkewStatus =
-    ratio === null || ratio <= settings.warn
+  const band = (x: number | null): SkewStatus =>
+    x === null || x <= settings.warn
       ? 'HEALTHY'
-      : ratio <= settings.fail
+      : x <= settings.fail
         ? 'WARNING'
         : 'REBALANCE NEEDED';
-  return {
-    partitions,
-    total,
-    avg,
-    max,
-    ratio,
-    cv,
-    hot: avg > 0 ? partitions.filter((p) => p.rows > settings.hot * avg).map((p) => p.name) : [],
-    cold: avg > 0 ? partitions.filter((p) => p.rows < settings.cold * avg).map((p) => p.name) : [],
-    status,
-  };
+  const hot =
+    avg > 0 ? partitions.filter((p) => p.rows > settings.hot * avg).map((p) => p.name) : [];
+  const cold =
+    avg > 0 ? partitions.filter((p) => p.rows < settings.cold * avg).map((p) => p.name) : [];
+  const keys = perKey ? diagnoseKeys(perKey.column, perKey.byKey, hot) : undefined;
+  const status = band(ratio) === 'HEALTHY' ? 'HEALTHY' : band(keys ? keys.excess : ratio);
+  const cause =
+    band(ratio) === 'HEALTHY'
+      ? 'balanced'
+      : !keys
+        ? 'unknown'
+        : status === 'HEALTHY'
+          ? 'structural'
+          : 'hash';
+  const base = { partitions, total, avg, max, ratio, cv, hot, cold, status, cause } as const;
+  return { ...base, advice: adviceFor({ ...base, keys }, cold), ...(keys ? { keys } : {}) };
+}
+
+/**
+ * The column whose rows stay together: a single-column HASH key, else collection_id when the
+ * table has it (dbops' LIST key is a function of it), else none (only row counts are judged).
+ */
+async function keyColumnOf(client: pg.ClientBase, table: string): Promise<string | undefined> {
+  const { rows } = await client.query<{ hash_column: string | null; has_collection: boolean }>(
+    `SELECT (SELECT a.attname FROM pg_attribute a WHERE a.attrelid = p.partrelid
+               AND a.attnum = p.partattrs[0] AND p.partstrat = 'h' AND p.partnatts = 1) AS hash_column,
+            EXISTS (SELECT FROM pg_attribute a WHERE a.attrelid = p.partrelid
+                       AND a.attname = 'collection_id' AND NOT a.attisdropped) AS has_collection
+       FROM pg_partitioned_table p WHERE p.partrelid = to_regclass($1)`,
+    [table],
+  );
+  const r = rows[0];
+  return r?.hash_column ?? (r?.has_collection ? 'collection_id' : undefined);
+}
+
+/** Rows per key per leaf (one GROUP BY scan per leaf), leaves in order. */
+async function countByKey(
+  client: pg.ClientBase,
+  table: string,
+  leaves: Leaf[],
+  column: string,
+  progress?: Progress,
+): Promise<Map<string, Map<string, number>>> {
+  const out = new Map<string, Map<string, number>>();
+  progress?.start(`counting rows of ${table} per ${column}`, leaves.length);
+  for (const leaf of leaves) {
+    const { rows } = await client.query<{ key: string | null; n: string }>(
+      `SELECT ${quoteIdent(column)}::text AS key, count(*) AS n FROM ${quoteQualified(leaf.schema, leaf.name)} GROUP BY 1`,
+    );
+    out.set(leaf.name, new Map(rows.map((r) => [r.key ?? '(null)', Number(r.n)])));
+    progress?.update(out.size);
+  }
+  progress?.finish();
+  return out;
+}
+
+function sumOf(keys: Map<string, number>): number {
+  let sum = 0;
+  for (const n of keys.values()) sum += n;
+  return sum;
 }
 
 async function leavesOf(client: pg.ClientBase, table: string): Promise<Leaf[]> {

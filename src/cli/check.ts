@@ -94,7 +94,7 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
           status: a.status === 'HEALTHY' ? 'ok' : a.status === 'WARNING' ? 'warn' : 'fail',
           count: a.hot.length + a.cold.length,
           sample: [...a.hot, ...a.cold].slice(0, ctx.config.checks.sampleSize),
-          hint: 'rebalance: review the hot partitions',
+          hint: a.advice,
           message: a.status,
           details: { skew: a },
           durationMs: Date.now() - started,

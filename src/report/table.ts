@@ -1,5 +1,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
+import type { SkewAnalysis } from '../checks/skew.js';
+import { skewHistogram } from './checks.js';
 import type { Report, ReportItem } from './types.js';
 
 export interface TableOptions {
@@ -20,6 +22,9 @@ export function renderTable(report: Report, options: TableOptions): string {
   const c = new Chalk({ level: options.color ? 1 : 0 });
   const lines = [summaryLine(report, c)];
   for (const note of report.notes ?? []) lines.push(note);
+  // The skew histogram only on a terminal (colour on means stdout is a TTY): it is a picture.
+  if (options.color)
+    lines.push(...skewHistograms(report, c, options.width ?? process.stdout.columns ?? 80));
   if (report.items.length > 0) {
     const columns = columnsFor(report, c, options.width ?? 80);
     const table = new Table({
@@ -114,4 +119,10 @@ function checkDetail(item: ReportItem): string {
   if (item.hint && item.status !== 'ok' && item.status !== 'skipped')
     lines.push(`fix: ${item.hint}`);
   return lines.filter((l) => l !== '').join('\n');
+}
+
+function skewHistograms(report: Report, c: ChalkInstance, width: number): string[] {
+  return report.items.flatMap((i) =>
+    i.details?.skew ? skewHistogram(i.details.skew as SkewAnalysis, c, width) : [],
+  );
 }

@@ -56,11 +56,11 @@ export async function chunksStrategy(client: pg.ClientBase): Promise<string | un
 /** Runs fn and returns the error PostgreSQL raised (fails the test if there was none). */
 export async function pgErrorOf(
   fn: () => Promise<unknown>,
-): Promise<{ code: string; message: string; hint?: string }> {
+): Promise<{ code: string; message: string; detail?: string; hint?: string }> {
   try {
     await fn();
   } catch (err) {
-    return err as { code: string; message: string; hint?: string };
+    return err as { code: string; message: string; detail?: string; hint?: string };
   }
   throw new Error('expected a PostgreSQL error, got none');
 }

@@ -230,6 +230,15 @@ describe('partition.schema catches what the migrations installed and someone cha
       'ALTER TABLE chunks_part_07 ENABLE TRIGGER ALL',
     ));
 
+  it('a key column without the DEFAULT that explains a left-out key', () =>
+    expectSchemaProblems(
+      'ALTER TABLE chunks ALTER COLUMN partition_key DROP DEFAULT',
+      [
+        'chunks.partition_key is integer NOT NULL, expected integer NOT NULL DEFAULT chunk_partition_key_missing()',
+      ],
+      'ALTER TABLE chunks ALTER COLUMN partition_key SET DEFAULT chunk_partition_key_missing()',
+    ));
+
   it('a replaced key function', async () => {
     const { rows } = await db.client.query(
       `SELECT pg_get_functiondef('chunk_partition_key'::regproc) AS def`,

@@ -88,3 +88,93 @@ describe('check skew bands (max/avg over all partitions, empty ones included)', 
     expect(bad.stderr).toContain('must not exceed');
   });
 });
+
+describe('check skew judged against what a placement of the collections can reach', () => {
+  beforeAll(async () => {
+    await db.client.query(
+      `CREATE TABLE keyed (collection_id varchar NOT NULL, k int NOT NULL, v int) PARTITION BY LIST (k)`,
+    );
+    for (let i = 0; i < 10; i++)
+      await db.client.query(`CREATE TABLE keyed_${i} PARTITION OF keyed FOR VALUES IN (${i})`);
+  });
+
+  /** rows: [collection, partition, count]. */
+  async function load(rows: [string, number, number][]): Promise<void> {
+    await db.client.query('TRUNCATE keyed');
+    await db.client.query(
+      `INSERT INTO keyed SELECT c, k, g FROM unnest($1::text[], $2::int[], $3::int[]) AS r(c, k, n), generate_series(1, r.n) g`,
+      [rows.map((r) => r[0]), rows.map((r) => r[1]), rows.map((r) => r[2])],
+    );
+  }
+
+  async function keyedSkew() {
+    const r = await runCli(['check', 'skew', '--table', 'keyed', '--format', 'json'], {
+      url: db.url,
+    });
+    const item = JSON.parse(r.stdout).checks[0];
+    return { code: r.code, status: item.status, hint: item.hint, skew: item.details.skew };
+  }
+
+  it('uniform data over many collections: HEALTHY, balanced, distinct collections counted', async () => {
+    await load(
+      Array.from({ length: 200 }, (_, i) => [`c${i}`, i % 10, 10] as [string, number, number]),
+    );
+    const r = await keyedSkew();
+    expect(r).toMatchObject({ code: 0, status: 'ok' });
+    expect(r.skew).toMatchObject({ status: 'HEALTHY', cause: 'balanced', ratio: 1 });
+    expect(r.skew.keys).toMatchObject({ column: 'collection_id', distinct: 200, bestMax: 200 });
+  });
+
+  it('one dominant collection: structural, HEALTHY (no placement does better), the collection named', async () => {
+    const small = Array.from(
+      { length: 90 },
+      (_, i) => [`s${i}`, 1 + (i % 9), 10] as [string, number, number],
+    );
+    await load([['dominant', 0, 5000], ...small]);
+    const r = await keyedSkew();
+    expect(r.skew.ratio).toBeCloseTo(5000 / 590, 5);
+    expect(r).toMatchObject({ code: 0, status: 'ok' });
+    expect(r.skew).toMatchObject({ status: 'HEALTHY', cause: 'structural' });
+    expect(r.skew.keys).toMatchObject({
+      distinct: 91,
+      largest: { key: 'dominant', rows: 5000, partition: 'keyed_0' },
+      bestMax: 5000,
+      excess: 1,
+      oversized: true,
+    });
+    expect(r.hint).toContain('collection_id dominant holds 100% of keyed_0');
+    expect(r.hint).toContain(
+      'structural, no rebalance possible; consider sub-partitioning dominant',
+    );
+  });
+
+  it('two large collections hashed together: REBALANCE NEEDED as a hash imbalance, naming what to move where', async () => {
+    const others = Array.from(
+      { length: 8 },
+      (_, i) => [`o${i}`, i + 1, 1000] as [string, number, number],
+    );
+    await load([['a', 0, 1000], ['b', 0, 1000], ...others]);
+    const r = await keyedSkew();
+    expect(r).toMatchObject({ code: 1, status: 'fail' });
+    expect(r.skew).toMatchObject({ status: 'REBALANCE NEEDED', cause: 'hash', ratio: 2 });
+    expect(r.skew.keys).toMatchObject({ distinct: 10, bestMax: 1000, excess: 2, oversized: false });
+    expect(r.skew.keys.hot[0]).toMatchObject({
+      partition: 'keyed_0',
+      keys: [
+        { key: 'a', share: 0.5 },
+        { key: 'b', share: 0.5 },
+      ],
+    });
+    expect(r.hint).toContain(
+      'move 1 collection_id (1000 rows) out of keyed_0 to the cold partitions (keyed_9...): b (50%)',
+    );
+  });
+
+  it("the table report shows distinct keys, the reachable bound and the hot partitions' collections", async () => {
+    const r = await runCli(['check', 'skew', '--table', 'keyed'], { url: db.url });
+    expect(r.stdout).toContain(
+      '10 distinct collection_id; best max/avg any placement can reach >= 1.00',
+    );
+    expect(r.stdout).toContain('hot keyed_0: 2000 rows (2.0 x avg): a 50%, b 50%');
+  });
+});

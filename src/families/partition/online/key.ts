@@ -18,18 +18,24 @@
  */
 
 export const KEY_FUNCTION = 'chunk_partition_key';
-export const KEY_DOMAIN = 'chunk_partition';
+/** The name Semantik's post-migration code calls (partition_utils.compute_partition_key). */
+export const SEMANTIK_KEY_FUNCTION = 'get_partition_key';
 export const KEY_CHECK = 'chunks_partition_key_check';
 
 export const KEY_FUNCTION_BODY = `
 SELECT pg_catalog.abs(pg_catalog.mod(pg_catalog.hashtext($1), 100))
 `;
 
-/** Called only for a NULL or out-of-range key (the domain check's ELSE branch): explains the fix. */
-export const KEY_REQUIRED_BODY = `
+/** Semantik's get_partition_key: the same body, so the same values whatever search_path is. */
+export const SEMANTIK_KEY_FUNCTION_BODY = KEY_FUNCTION_BODY;
+
+/**
+ * The DEFAULT of the LIST table's partition_key: evaluated only when a writer leaves the column
+ * out (before tuple routing, so the writer gets this message and not "no partition found").
+ */
+export const KEY_MISSING_BODY = `
 BEGIN
-  RAISE EXCEPTION 'chunks.partition_key is %: set partition_key = chunk_partition_key(collection_id)',
-        coalesce(key::text, 'missing (NULL)')
+  RAISE EXCEPTION 'chunks.partition_key is missing: set partition_key = chunk_partition_key(collection_id)'
     USING ERRCODE = 'check_violation',
           DETAIL = 'chunks is partitioned BY LIST (partition_key) into chunks_part_00 .. chunks_part_99; the key is 0..99.',
           HINT = 'INSERT INTO chunks (..., partition_key) VALUES (..., chunk_partition_key($collection_id))';
@@ -47,10 +53,12 @@ END
 `;
 
 /**
- * Creates the key function, the domain of valid keys (0..99; checked before tuple routing, so a
- * NULL, missing or out-of-range key gets this message and not "no partition found"), and the
- * error functions. The checks are CASE expressions so the happy path is an inlined comparison and
- * the plpgsql error function runs only for a rejected row.
+ * Creates the key function (and Semantik's name for it), and the error functions. partition_key
+ * is a plain integer column (bounds print as FOR VALUES IN (7), not the ('7') of a domain type):
+ * a left-out key gets chunk_partition_key_missing()'s message through the column DEFAULT, a wrong
+ * key in 0..99 the CHECK's. An explicit NULL or a key outside 0..99 fails in tuple routing, before
+ * any CHECK can run: PostgreSQL's "no partition of relation chunks found for row" (23514), whose
+ * DETAIL shows the key.
  */
 export const CREATE_KEY_OBJECTS = `
 CREATE FUNCTION ${KEY_FUNCTION}(collection_id varchar) RETURNS integer
@@ -58,22 +66,27 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 AS $fn$${KEY_FUNCTION_BODY}$fn$;
 COMMENT ON FUNCTION ${KEY_FUNCTION}(varchar) IS
   'Partition key of chunks (0..99) for a collection_id: abs(mod(hashtext(collection_id), 100)). Writers set chunks.partition_key to this.';
-CREATE FUNCTION chunk_partition_key_required(key integer) RETURNS boolean
-LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path FROM CURRENT
-AS $fn$${KEY_REQUIRED_BODY}$fn$;
+CREATE FUNCTION ${SEMANTIK_KEY_FUNCTION}(collection_id varchar) RETURNS integer
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+AS $fn$${SEMANTIK_KEY_FUNCTION_BODY}$fn$;
+COMMENT ON FUNCTION ${SEMANTIK_KEY_FUNCTION}(varchar) IS
+  'Semantik''s name for ${KEY_FUNCTION}(collection_id): the same values (total: no overflow for any hashtext).';
+CREATE FUNCTION chunk_partition_key_missing() RETURNS integer
+LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path FROM CURRENT
+AS $fn$${KEY_MISSING_BODY}$fn$;
 CREATE FUNCTION chunk_partition_key_mismatch(collection_id varchar, key integer) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path FROM CURRENT
-AS $fn$${KEY_MISMATCH_BODY}$fn$;
-CREATE DOMAIN ${KEY_DOMAIN} AS integer
-  CONSTRAINT chunk_partition_in_range
-  CHECK (CASE WHEN VALUE BETWEEN 0 AND 99 THEN true ELSE chunk_partition_key_required(VALUE) END);
-COMMENT ON DOMAIN ${KEY_DOMAIN} IS 'A chunks partition key, 0..99: chunk_partition_key(collection_id).'`;
+AS $fn$${KEY_MISMATCH_BODY}$fn$`;
+
+/** The key column of the LIST table. */
+export const KEY_COLUMN_DEFINITION =
+  'partition_key integer NOT NULL DEFAULT chunk_partition_key_missing()';
 
 /** The CHECK on the LIST table: partition_key is the key of the row's collection_id. */
 export const KEY_CHECK_DEFINITION = `CONSTRAINT ${KEY_CHECK} CHECK (CASE WHEN partition_key = ${KEY_FUNCTION}(collection_id) THEN true ELSE chunk_partition_key_mismatch(collection_id, partition_key) END)`;
 
 export const DROP_KEY_OBJECTS = `
-DROP DOMAIN IF EXISTS ${KEY_DOMAIN};
 DROP FUNCTION IF EXISTS chunk_partition_key_mismatch(varchar, integer);
-DROP FUNCTION IF EXISTS chunk_partition_key_required(integer);
+DROP FUNCTION IF EXISTS chunk_partition_key_missing();
+DROP FUNCTION IF EXISTS ${SEMANTIK_KEY_FUNCTION}(varchar);
 DROP FUNCTION IF EXISTS ${KEY_FUNCTION}(varchar)`;

@@ -1,5 +1,5 @@
 import { quoteIdent } from '../../../db/ident.js';
-import { KEY_CHECK_DEFINITION, KEY_DOMAIN, KEY_FUNCTION } from './key.js';
+import { KEY_CHECK_DEFINITION, KEY_COLUMN_DEFINITION, KEY_FUNCTION } from './key.js';
 
 /**
  * The two shapes of Semantik's chunks table that the partition family moves rows between. Each
@@ -55,7 +55,7 @@ export interface Layout {
   staging: string;
   partitionBy: string;
   partitions: { name: string; bound: string }[];
-  /** The partition_key column: nullable int on HASH (writers may set it early), the domain on LIST. */
+  /** The partition_key column: nullable int on HASH (writers may set it early), int NOT NULL on LIST. */
   keyColumn: string;
   checks: string[];
   indexes: IndexSpec[];
@@ -173,7 +173,7 @@ export const LIST_LAYOUT: Layout = {
     name: `chunks_part_${pad2(i)}`,
     bound: `FOR VALUES IN (${i})`,
   })),
-  keyColumn: `partition_key ${KEY_DOMAIN} NOT NULL`,
+  keyColumn: KEY_COLUMN_DEFINITION,
   checks: [KEY_CHECK_DEFINITION],
   indexes: [
     index('list', 'chunks_pkey', '(id, collection_id, partition_key)', (p) => `${p}_pkey`, {
