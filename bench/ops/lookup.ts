@@ -182,12 +182,23 @@ function skew(rows: number): BenchOperation[] {
         return;
       }
       const report = JSON.parse(output.stdout!) as {
-        checks: { details: { skew: { method: string; total: number } } }[];
+        checks: {
+          details: { skew: { method: string; total: number; fallbackReason?: string } };
+        }[];
       };
-      const { method, total } = report.checks[0]!.details.skew;
+      const { method, total, fallbackReason } = report.checks[0]!.details.skew;
       const want = exact ? 'exact' : 'estimate';
-      if (method !== want) throw new Error(`check skew used ${method} counts, expected ${want}`);
-      if (exact ? total !== expectedTotal : Math.abs(total - expectedTotal) > expectedTotal * 0.05)
+      // Without --exact, estimates that show skew make check skew count rows per collection to
+      // judge it against the best achievable placement (issue 15): that scan is what is timed then.
+      const judged =
+        !exact && method === 'exact' && fallbackReason?.startsWith('estimates showed skew');
+      if (method !== want && !judged)
+        throw new Error(`check skew used ${method} counts, expected ${want}`);
+      if (
+        method === 'exact'
+          ? total !== expectedTotal
+          : Math.abs(total - expectedTotal) > expectedTotal * 0.05
+      )
         throw new Error(`check skew (${method}): total ${total}, expected ${expectedTotal}`);
     },
   });
