@@ -4,7 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { ConfigError } from './errors.js';
 import { FAMILY_NAMES, type FamilyName, isFamilyName } from './families/names.js';
 
-/** Skew thresholds; see "Skew" in the README. */
+/** Skew thresholds; see docs/skew.md. */
 export interface SkewSettings {
   /** Partitioned table `check skew` inspects by default. Default `chunks`. */
   table: string;

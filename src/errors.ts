@@ -40,7 +40,7 @@ export class ConfigError extends DbopsError {
     super(
       'config',
       `${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}\n  - ${problems.join('\n  - ')}`,
-      'Fix the listed keys; see "Config file" in the README.',
+      'Fix the listed keys; see docs/config.md.',
     );
     this.problems = problems;
   }
