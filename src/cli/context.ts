@@ -95,19 +95,6 @@ export async function withDatabase<T>(
   fn: (client: pg.Client) => Promise<T>,
   settings: { statementTimeoutMs?: number } = {},
 ): Promise<T> {
-  const { openClient } = await import('../db/connection.js');
-  const { cancelOnAbort } = await import('../db/cancel.js');
-  const { configureSession } = await import('../db/session.js');
-  const client = await openClient(ctx.connection);
-  const stopCancel = cancelOnAbort(ctx.connection, client, ctx.signal);
-  try {
-    await configureSession(client, {
-      lockTimeoutMs: ctx.config.lockTimeoutMs,
-      statementTimeoutMs: settings.statementTimeoutMs ?? ctx.config.statementTimeoutMs,
-    });
-    return await fn(client);
-  } finally {
-    stopCancel();
-    await client.end().catch(() => {});
-  }
+  const { withClient } = await import('../api/session.js');
+  return withClient(ctx, fn, settings);
 }

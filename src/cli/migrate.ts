@@ -1,27 +1,22 @@
 import type { Command } from 'commander';
-import type pg from 'pg';
-import { UsageError } from '../errors.js';
-import type { EngineDeps, FamilyTarget } from '../migrate/engine.js';
-import type { RevertSelection } from '../migrate/plan.js';
-import { planReport, runReport, statusReport } from '../report/migrations.js';
-import { type CommandContext, commandContext, parsePositiveInt, withDatabase } from './context.js';
-import { emit, reportError } from './output.js';
-
-type Handler = (ctx: CommandContext, client: pg.Client, started: Date) => Promise<void>;
-type Request = { direction: 'up'; to?: string } | { direction: 'down'; selection: RevertSelection };
+import type { MigrateRequest } from '../api/operations.js';
+import { type CommandContext, commandContext, parsePositiveInt } from './context.js';
+import { emit } from './output.js';
 
 /**
- * Registers `dbops migrate up|down|status|redo|create`. The handlers import the engine, the
- * registry and the migration readers when they run, so that start-up and --help stay cheap.
+ * Registers `dbops migrate up|down|status|redo|create`: each parses its options, calls the API
+ * (src/api/operations.ts, loaded when the command runs so that start-up and --help stay cheap),
+ * renders the report and sets the exit code.
  */
 export function registerMigrate(program: Command, signal: AbortSignal): void {
   const migrate = program
     .command('migrate')
     .description('apply, roll back and inspect migrations per family');
-  const run = (cmd: Command, handler: Handler) =>
-    commandContext(cmd, signal).then((ctx) =>
-      withDatabase(ctx, (client) => handler(ctx, client, new Date())),
-    );
+  const run = async (cmd: Command, request: MigrateRequest) => {
+    const ctx = await commandContext(cmd, signal);
+    const { runMigrate } = await import('../api/operations.js');
+    emit(ctx, await runMigrate(ctx, request));
+  };
 
   migrate
     .command('up [family...]')
@@ -36,18 +31,12 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
     .action((families: string[], opts: UpOptions, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
-        const targets =
-          families.length > 0
-            ? namedTargets(families, ctx.config)
-            : await defaultTargets(client, ctx.config);
-        if (opts.to !== undefined && targets.length !== 1)
-          throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts, {
-          direction: 'up',
-          to: opts.to,
-        });
+      run(cmd, {
+        direction: 'up',
+        families,
+        ...(opts.to !== undefined ? { to: opts.to } : {}),
+        dryRun: opts.dryRun === true,
+        fireAppTriggers: opts.fireAppTriggers === true,
       }),
     );
 
@@ -59,16 +48,13 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
     .action((families: string[], opts: DownOptions, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { namedTargets } = await import('../migrate/targets.js');
-        const targets = namedTargets(families, ctx.config);
-        const selection = revertSelection(opts);
-        if ('to' in selection && targets.length !== 1)
-          throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts, {
-          direction: 'down',
-          selection,
-        });
+      run(cmd, {
+        direction: 'down',
+        families,
+        ...(opts.count !== undefined ? { count: parsePositiveInt('--count', opts.count) } : {}),
+        ...(opts.to !== undefined ? { to: opts.to } : {}),
+        all: opts.all === true,
+        dryRun: opts.dryRun === true,
       }),
     );
 
@@ -76,16 +62,11 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .command('status [family...]')
     .description('applied (with when) / pending / changed-since-applied per migration')
     .option('--fail-on-pending', 'exit 1 when any migration is pending')
-    .action((families: string[], opts: { failOnPending?: boolean }, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { availableFamilies } = await import('../families/index.js');
-        const { namedTargets } = await import('../migrate/targets.js');
-        const { migrationStatus } = await import('../migrate/status.js');
-        const names = families.length > 0 ? families : (ctx.config.families ?? availableFamilies());
-        const rows = await migrationStatus(client, namedTargets(names, ctx.config));
-        emit(ctx, statusReport('migrate status', started, rows, opts.failOnPending === true));
-      }),
-    );
+    .action(async (families: string[], opts: { failOnPending?: boolean }, cmd: Command) => {
+      const ctx: CommandContext = await commandContext(cmd, signal);
+      const { runStatus } = await import('../api/operations.js');
+      emit(ctx, await runStatus(ctx, { families, failOnPending: opts.failOnPending === true }));
+    });
 
   migrate
     .command('redo <family>')
@@ -93,16 +74,11 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--count <n>', 'how many migrations', '1')
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
     .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { namedTargets } = await import('../migrate/targets.js');
-        const { redoMigrations } = await import('../migrate/engine.js');
-        const [target] = namedTargets([family], ctx.config);
-        const result = await redoMigrations(
-          engineDeps(ctx, client, opts.fireAppTriggers),
-          target!,
-          parsePositiveInt('--count', opts.count),
-        );
-        emit(ctx, runReport('migrate redo', started, result, reportError));
+      run(cmd, {
+        direction: 'redo',
+        families: [family],
+        count: parsePositiveInt('--count', opts.count),
+        fireAppTriggers: opts.fireAppTriggers === true,
       }),
     );
 
@@ -130,49 +106,4 @@ interface DownOptions {
   to?: string;
   all?: boolean;
   dryRun?: boolean;
-}
-
-function engineDeps(ctx: CommandContext, client: pg.Client, fireAppTriggers = false): EngineDeps {
-  return {
-    fireAppTriggers,
-    client,
-    settings: ctx.config,
-    progress: ctx.progress,
-    signal: ctx.signal,
-    lockWaitMs: ctx.config.migrationLockWaitMs,
-  };
-}
-
-/** --dry-run prints the plan's SQL; otherwise the migrations run. Both report the same way. */
-async function planOrRun(
-  ctx: CommandContext,
-  client: pg.Client,
-  started: Date,
-  targets: FamilyTarget[],
-  opts: { dryRun?: boolean; fireAppTriggers?: boolean },
-  request: Request,
-): Promise<void> {
-  const title = `migrate ${request.direction}${opts.dryRun ? ' --dry-run' : ''}`;
-  const deps = engineDeps(ctx, client, opts.fireAppTriggers);
-  if (opts.dryRun) {
-    const { planMigrations } = await import('../migrate/dryRun.js');
-    emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
-    return;
-  }
-  const { applyMigrations, revertMigrations } = await import('../migrate/engine.js');
-  const result =
-    request.direction === 'up'
-      ? await applyMigrations(deps, targets, request.to)
-      : await revertMigrations(deps, targets, request.selection);
-  emit(ctx, runReport(title, started, result, reportError));
-}
-
-function revertSelection(opts: DownOptions): RevertSelection {
-  const given = [opts.count !== undefined, opts.to !== undefined, opts.all === true].filter(
-    Boolean,
-  ).length;
-  if (given > 1) throw new UsageError('use only one of --count, --to and --all');
-  if (opts.all) return { all: true };
-  if (opts.to !== undefined) return { to: opts.to };
-  return { count: opts.count === undefined ? 1 : parsePositiveInt('--count', opts.count) };
 }

@@ -1,9 +1,11 @@
 import { appendFileSync } from 'node:fs';
 import { maskSecrets } from '../db/connection.js';
-import { renderDatabaseError } from '../db/pgError.js';
-import { DatabaseError, DbopsError } from '../errors.js';
+import { DbopsError } from '../errors.js';
+import { reportError } from '../report/error.js';
 import { exitCodeFor, type Report } from '../report/types.js';
 import type { CommandContext, Format } from './context.js';
+
+export { reportError };
 
 /** A report as the text that goes to stdout. */
 export type Renderer = (report: Report, failOn: 'warn' | 'fail') => string;
@@ -47,12 +49,6 @@ export async function rendererFor(format: Format, color: boolean): Promise<Rende
 
 function describeError(error: NonNullable<Report['error']>): string {
   return `dbops: ${error.kind} error: ${maskSecrets(error.message)}\n${error.hint ? `hint: ${error.hint}\n` : ''}`;
-}
-
-/** The error part of a report, from a DbopsError (PostgreSQL details included). */
-export function reportError(err: DbopsError): NonNullable<Report['error']> {
-  const message = err instanceof DatabaseError ? renderDatabaseError(err).join('\n') : err.message;
-  return { kind: err.kind, message, ...(err.hint ? { hint: err.hint } : {}) };
 }
 
 /** Top-level: print an error that escaped a command and return the exit code (always 2). */

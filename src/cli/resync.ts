@@ -1,10 +1,8 @@
 import type { Command } from 'commander';
-import type { FamilyName } from '../families/names.js';
-import { resyncReport } from '../report/resync.js';
-import { commandContext, parsePositiveInt, withDatabase } from './context.js';
+import { commandContext, parsePositiveInt } from './context.js';
 import { emit } from './output.js';
 
-/** `dbops resync <target...|all> [--dry-run] [--batch-size n]` */
+/** `dbops resync <target...|all> [--dry-run] [--batch-size n]`: parse, call the API, render. */
 export function registerResync(program: Command, signal: AbortSignal): void {
   program
     .command('resync <target...>')
@@ -20,40 +18,19 @@ export function registerResync(program: Command, signal: AbortSignal): void {
     )
     .action(
       async (names: string[], opts: { dryRun?: boolean; batchSize?: string }, cmd: Command) => {
-        // Loaded when the command runs: the registry pulls in every family's resync targets.
-        const { targetsNamed } = await import('../resync/registry.js');
-        const { runResync } = await import('../resync/run.js');
-        const { whyNotApplied } = await import('../migrate/status.js');
-        const { namedTargets } = await import('../migrate/targets.js');
-        const targets = targetsNamed(names);
+        // Loaded when the command runs: the operations load pg and every family's targets.
+        const { runResync } = await import('../api/operations.js');
         const batchSize =
           opts.batchSize === undefined
             ? undefined
             : parsePositiveInt('--batch-size', opts.batchSize);
         const ctx = await commandContext(cmd, signal);
-        await withDatabase(ctx, async (client) => {
-          const started = new Date();
-          const results = await runResync(
-            {
-              client,
-              progress: ctx.progress,
-              signal: ctx.signal,
-              schemaOf: (family) => ctx.config.schemas[family as FamilyName],
-              unavailable: async (family) =>
-                whyNotApplied(client, namedTargets([family], ctx.config)[0]!),
-            },
-            targets,
-            { dryRun: opts.dryRun === true, ...(batchSize ? { batchSize } : {}) },
-          );
-          emit(
-            ctx,
-            resyncReport(
-              `resync ${names.join(' ')}${opts.dryRun ? ' --dry-run' : ''}`,
-              started,
-              results,
-            ),
-          );
+        const report = await runResync(ctx, {
+          targets: names,
+          dryRun: opts.dryRun === true,
+          ...(batchSize ? { batchSize } : {}),
         });
+        emit(ctx, report);
       },
     );
 }

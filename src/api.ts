@@ -1,0 +1,96 @@
+/**
+ * dbops as a library: `import { migrate, check, resync, status } from 'dbops'`.
+ *
+ * Each function resolves its options like the CLI resolves flags, does the job, and returns the
+ * Report the CLI renders (`--format json` prints exactly this object). Nothing is printed and
+ * the process is never exited. Failures are thrown as DbopsError subclasses (`kind` says which):
+ * before any work (bad options, config, connection) the error itself; when a migration or resync
+ * failed part way, an OperationError whose `report` holds what was done. See docs/api.md.
+ */
+import {
+  type CheckRequest,
+  type MigrateRequest,
+  type ResyncRequest,
+  runCheck,
+  runMigrate,
+  runResync,
+  runSkew,
+  runStatus,
+  type SkewRequest,
+  type StatusRequest,
+} from './api/operations.js';
+import { type DbopsOptions, resolveOptions } from './api/resolve.js';
+import { DbopsError, type ErrorKind } from './errors.js';
+import type { Report } from './report/types.js';
+
+export type {
+  CheckRequest,
+  MigrateRequest,
+  ResyncRequest,
+  SkewRequest,
+  StatusRequest,
+} from './api/operations.js';
+export type { DbopsConfig, DbopsOptions } from './api/resolve.js';
+export {
+  ConfigError,
+  ConnectionError,
+  DatabaseError,
+  DbopsError,
+  type ErrorKind,
+  InterruptedError,
+  LockError,
+  PreconditionError,
+  UsageError,
+} from './errors.js';
+export type { Progress } from './progress.js';
+export type { OverallStatus, Report, ReportItem, ReportKind } from './report/types.js';
+export { exitCodeFor } from './report/types.js';
+
+/**
+ * A migration or resync that failed after part of the work was done (earlier migrations stay
+ * applied, committed batches are kept; a rerun finishes). `report` is what the CLI prints
+ * before its error line; `kind`, `message` and `hint` are those of the failure.
+ */
+export class OperationError extends DbopsError {
+  readonly report: Report;
+  constructor(report: Report) {
+    const error = report.error!;
+    super(error.kind as ErrorKind, error.message, error.hint);
+    this.name = 'OperationError';
+    this.report = report;
+  }
+}
+
+function settle(report: Report): Report {
+  if (report.error) throw new OperationError(report);
+  return report;
+}
+
+/**
+ * `dbops check all|consistency|schema [family...]`: one item per check with status, count,
+ * sample and fix. A check whose SQL failed is an item with status `error` (the others still
+ * ran); `report.status` is `ok`, `warn`, `fail` or `error`.
+ */
+export async function check(options: DbopsOptions & CheckRequest = {}): Promise<Report> {
+  return runCheck(await resolveOptions(options), options);
+}
+
+/** `dbops check skew`: the balance of a partitioned table, as one `partition.skew` item. */
+export async function checkSkew(options: DbopsOptions & SkewRequest = {}): Promise<Report> {
+  return runSkew(await resolveOptions(options), options);
+}
+
+/** `dbops migrate up|down|redo`: one item per migration run, in order. */
+export async function migrate(options: DbopsOptions & MigrateRequest = {}): Promise<Report> {
+  return settle(await runMigrate(await resolveOptions(options), options));
+}
+
+/** `dbops migrate status`: per family applied/partial/pending, then every migration. */
+export async function status(options: DbopsOptions & StatusRequest = {}): Promise<Report> {
+  return runStatus(await resolveOptions(options), options);
+}
+
+/** `dbops resync <target...|all>`: one item per target with rows inserted/updated/deleted. */
+export async function resync(options: DbopsOptions & ResyncRequest): Promise<Report> {
+  return settle(await runResync(await resolveOptions(options), options));
+}

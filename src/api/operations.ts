@@ -1,0 +1,281 @@
+/**
+ * The operations behind the CLI and the library API: each opens its connection, does the job
+ * and returns the Report every format renders. They never print, read process.env or exit;
+ * expected failures are DbopsErrors (thrown before the work starts, or carried in
+ * `report.error` when part of the work was done).
+ */
+import type pg from 'pg';
+import type { SkewAnalysis } from '../checks/skew.js';
+import type { CheckKind, CheckResult } from '../checks/types.js';
+import { UsageError } from '../errors.js';
+import type { FamilyName } from '../families/names.js';
+import type { FamilyTarget } from '../migrate/engine.js';
+import type { RevertSelection } from '../migrate/plan.js';
+import { checkReport, skewNotes } from '../report/checks.js';
+import { reportError } from '../report/error.js';
+import { planReport, runReport, statusReport } from '../report/migrations.js';
+import { resyncReport } from '../report/resync.js';
+import type { Report } from '../report/types.js';
+import { type OperationEnv, withClient } from './session.js';
+
+export interface CheckRequest {
+  /** Which checks: every kind (`all`, the default), or only consistency or schema checks. */
+  kind?: 'all' | 'consistency' | 'schema';
+  /** Families to check; default: those in the config, else every family with a migration applied. */
+  families?: string[];
+  /** Count rows exactly for skew instead of trusting statistics. */
+  exact?: boolean;
+  /** A family that is not (fully) applied does not make the report fail. */
+  allowSkipped?: boolean;
+}
+
+const KINDS: Record<NonNullable<CheckRequest['kind']>, CheckKind[]> = {
+  all: ['schema', 'consistency', 'skew'],
+  consistency: ['consistency'],
+  schema: ['schema'],
+};
+
+/** `check all|consistency|schema [family...]`. */
+export async function runCheck(env: OperationEnv, req: CheckRequest = {}): Promise<Report> {
+  const kind = req.kind ?? 'all';
+  const kinds = KINDS[kind];
+  if (!kinds) throw new UsageError(`check kind ${kind}: use all, consistency or schema`);
+  return withClient(env, async (client) => {
+    const started = new Date();
+    // Loaded when the operation runs: the registry and check loader cost start-up time.
+    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
+    const { runChecks } = await import('../checks/runner.js');
+    const families = req.families ?? [];
+    const targets =
+      families.length > 0
+        ? namedTargets(families, env.config)
+        : await checkedTargets(client, env.config);
+    const results = await runChecks(
+      { client, config: env.config, kinds, exact: req.exact === true },
+      targets,
+    );
+    const notes = results.flatMap((r) =>
+      r.details?.skew ? skewNotes(r.details.skew as SkewAnalysis, env.config.skew) : [],
+    );
+    return checkReport(`check ${kind}`, started, results, notes, req.allowSkipped === true);
+  });
+}
+
+export interface SkewRequest {
+  /** Partitioned table (`name` or `schema.name`); default config `skew.table` (chunks). */
+  table?: string;
+  /** max/avg above this is WARNING; default config `skew.warn` (1.1). */
+  warn?: number;
+  /** max/avg above this is REBALANCE NEEDED; default config `skew.fail` (1.2). */
+  fail?: number;
+  /** Count rows with count(*) instead of pg_class.reltuples estimates. */
+  exact?: boolean;
+}
+
+/** `check skew`: the balance of one partitioned table, as one `partition.skew` item. */
+export async function runSkew(env: OperationEnv, req: SkewRequest = {}): Promise<Report> {
+  const skew = { ...env.config.skew, table: parseTableName(req.table ?? env.config.skew.table) };
+  if (req.warn !== undefined) skew.warn = ratio('--warn', req.warn);
+  if (req.fail !== undefined) skew.fail = ratio('--fail', req.fail);
+  if (skew.warn > skew.fail)
+    throw new UsageError(`--warn ${skew.warn} must not exceed --fail ${skew.fail}`);
+  return withClient(env, async (client) => {
+    const { analyzeSkew } = await import('../checks/skew.js');
+    const { setSearchPath, withTransaction } = await import('../db/session.js');
+    const started = new Date();
+    await setSearchPath(client, [env.config.schemas.partition]);
+    const a = await withTransaction(
+      client,
+      () => analyzeSkew(client, skew.table, skew, req.exact === true, env.progress),
+      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+    );
+    const result: CheckResult = {
+      id: 'partition.skew',
+      family: 'partition',
+      title: `rows per partition of ${skew.table}: max/avg within the warn and fail ratios`,
+      severity: 'fail',
+      kind: 'skew',
+      status: a.status === 'HEALTHY' ? 'ok' : a.status === 'WARNING' ? 'warn' : 'fail',
+      count: a.hot.length + a.cold.length,
+      sample: [...a.hot, ...a.cold].slice(0, env.config.checks.sampleSize),
+      hint: a.advice,
+      message: a.status,
+      details: { skew: a },
+      durationMs: Date.now() - started.getTime(),
+    };
+    return checkReport('check skew', started, [result], skewNotes(a, skew));
+  });
+}
+
+export interface MigrateRequest {
+  /** `up` (default) applies pending migrations, `down` rolls back, `redo` = n down then n up. */
+  direction?: 'up' | 'down' | 'redo';
+  /** Families; `up` defaults to those configured or whose base tables exist; `down`/`redo` need them. */
+  families?: string[];
+  /** up: stop after this migration; down: roll back every migration after it (name or 0001). */
+  to?: string;
+  /** down/redo: how many migrations (default 1). */
+  count?: number;
+  /** down: every migration of the family. */
+  all?: boolean;
+  /** Run the preflight and return the plan and its SQL; change nothing. */
+  dryRun?: boolean;
+  /** Let backfills fire the application's triggers (where session_replication_role may not be set). */
+  fireAppTriggers?: boolean;
+}
+
+/** `migrate up|down|redo`: one item per migration run; a failure part way is `report.error`. */
+export async function runMigrate(env: OperationEnv, req: MigrateRequest = {}): Promise<Report> {
+  const direction = req.direction ?? 'up';
+  if (!['up', 'down', 'redo'].includes(direction))
+    throw new UsageError(`migrate direction ${direction}: use up, down or redo`);
+  const families = req.families ?? [];
+  if (direction !== 'up' && families.length === 0)
+    throw new UsageError(`migrate ${direction} needs a family`);
+  if (direction === 'redo' && families.length !== 1)
+    throw new UsageError('migrate redo takes exactly one family');
+  const selection = direction === 'down' ? revertSelection(req) : undefined;
+  const count = direction === 'redo' ? positiveInt('--count', req.count ?? 1) : 0;
+  return withClient(env, async (client) => {
+    const started = new Date();
+    const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
+    const targets =
+      families.length > 0
+        ? namedTargets(families, env.config)
+        : await defaultTargets(client, env.config);
+    if (req.to !== undefined && targets.length !== 1)
+      throw new UsageError('--to needs exactly one family');
+    const deps = engineDeps(env, client, req.fireAppTriggers === true);
+    if (direction === 'redo') {
+      const { redoMigrations } = await import('../migrate/engine.js');
+      const result = await redoMigrations(deps, targets[0]!, count);
+      return runReport('migrate redo', started, result, reportError);
+    }
+    const request =
+      direction === 'up'
+        ? { direction: 'up' as const, to: req.to }
+        : { direction: 'down' as const, selection: selection! };
+    const title = `migrate ${direction}${req.dryRun ? ' --dry-run' : ''}`;
+    if (req.dryRun) {
+      const { planMigrations } = await import('../migrate/dryRun.js');
+      return planReport(title, started, await planMigrations(deps, targets, request));
+    }
+    const { applyMigrations, revertMigrations } = await import('../migrate/engine.js');
+    const result =
+      request.direction === 'up'
+        ? await applyMigrations(deps, targets, request.to)
+        : await revertMigrations(deps, targets, request.selection);
+    return runReport(title, started, result, reportError);
+  });
+}
+
+export interface StatusRequest {
+  /** Families; default: those in the config, else every family dbops knows. */
+  families?: string[];
+  /** A pending migration makes the report fail (status `fail`). */
+  failOnPending?: boolean;
+}
+
+/** `migrate status`: one item per family, then one per migration (applied with when, pending, changed). */
+export async function runStatus(env: OperationEnv, req: StatusRequest = {}): Promise<Report> {
+  return withClient(env, async (client) => {
+    const started = new Date();
+    const { availableFamilies } = await import('../families/index.js');
+    const { namedTargets } = await import('../migrate/targets.js');
+    const { migrationStatus } = await import('../migrate/status.js');
+    const families = req.families ?? [];
+    const names = families.length > 0 ? families : (env.config.families ?? availableFamilies());
+    const rows = await migrationStatus(client, namedTargets(names, env.config));
+    return statusReport('migrate status', started, rows, req.failOnPending === true);
+  });
+}
+
+export interface ResyncRequest {
+  /** Targets (partition-lookup, conversation-stats, sequence-numbers, checkpoints, chunking-stats) or `all`. */
+  targets: string[];
+  /** Count the rows that would be inserted, updated and deleted; change nothing. */
+  dryRun?: boolean;
+  /** Source keys per committed batch; default per target. */
+  batchSize?: number;
+}
+
+/** `resync <target...|all>`: one item per target with rows inserted/updated/deleted. */
+export async function runResync(env: OperationEnv, req: ResyncRequest): Promise<Report> {
+  const names = req.targets ?? [];
+  // Loaded when the operation runs: the registry pulls in every family's resync targets.
+  const { targetsNamed } = await import('../resync/registry.js');
+  const { runResync: run } = await import('../resync/run.js');
+  const { whyNotApplied } = await import('../migrate/status.js');
+  const { namedTargets } = await import('../migrate/targets.js');
+  const targets = targetsNamed(names);
+  const batchSize =
+    req.batchSize === undefined ? undefined : positiveInt('--batch-size', req.batchSize);
+  return withClient(env, async (client) => {
+    const started = new Date();
+    const results = await run(
+      {
+        client,
+        progress: env.progress,
+        signal: env.signal,
+        schemaOf: (family) => env.config.schemas[family as FamilyName],
+        unavailable: async (family) =>
+          whyNotApplied(client, namedTargets([family], env.config)[0]!),
+      },
+      targets,
+      { dryRun: req.dryRun === true, ...(batchSize ? { batchSize } : {}) },
+    );
+    return resyncReport(
+      `resync ${names.join(' ')}${req.dryRun ? ' --dry-run' : ''}`,
+      started,
+      results,
+    );
+  });
+}
+
+function engineDeps(env: OperationEnv, client: pg.Client, fireAppTriggers: boolean) {
+  return {
+    fireAppTriggers,
+    client,
+    settings: env.config,
+    progress: env.progress,
+    signal: env.signal,
+    lockWaitMs: env.config.migrationLockWaitMs,
+  };
+}
+
+function revertSelection(req: MigrateRequest): RevertSelection {
+  const given = [req.count !== undefined, req.to !== undefined, req.all === true].filter(
+    Boolean,
+  ).length;
+  if (given > 1) throw new UsageError('use only one of --count, --to and --all');
+  if (req.all) return { all: true };
+  if (req.to !== undefined) return { to: req.to };
+  return { count: req.count === undefined ? 1 : positiveInt('--count', req.count) };
+}
+
+function positiveInt(flag: string, n: number): number {
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new UsageError(`${flag} ${n}: expected a whole number >= 1`);
+  return n;
+}
+
+function ratio(flag: string, n: number): number {
+  if (!Number.isFinite(n) || n <= 0)
+    throw new UsageError(`${flag} ${n}: expected a positive number such as 1.2`);
+  return n;
+}
+
+/** A table name as --table may give it: `name` or `schema.name`, each plain or double-quoted. */
+const TABLE_NAME =
+  /^(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+")(?:\.(?:[A-Za-z_][A-Za-z0-9_$]*|"(?:[^"]|"")+"))?$/;
+
+function parseTableName(name: string): string {
+  if (!TABLE_NAME.test(name))
+    throw new UsageError(
+      `--table ${JSON.stringify(name)}: not a table name`,
+      'Give a table as name or schema.name (double-quote a part that needs it), e.g. --table chunks.',
+    );
+  return name;
+}
+
+export type { FamilyTarget };

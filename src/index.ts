@@ -1,0 +1,2 @@
+/** The package entry point: the library API (the CLI is bin/dbops.js). */
+export * from './api.js';
