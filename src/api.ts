@@ -4,8 +4,9 @@
  * Each function resolves its options like the CLI resolves flags, does the job, and returns the
  * Report the CLI renders (`--format json` prints exactly this object). Nothing is printed and
  * the process is never exited. Failures are thrown as DbopsError subclasses (`kind` says which):
- * before any work (bad options, config, connection) the error itself; when a migration or resync
- * failed part way, an OperationError whose `report` holds what was done. See docs/api.md.
+ * before the job starts (bad options, config, connection) the error itself; when a migration or
+ * resync stopped with a failure, an OperationError whose `report` holds what was done.
+ * See docs/api.md.
  */
 import {
   type CheckRequest,
@@ -47,8 +48,9 @@ export type { OverallStatus, Report, ReportItem, ReportKind } from './report/typ
 export { exitCodeFor } from './report/types.js';
 
 /**
- * A migration or resync that failed after part of the work was done (earlier migrations stay
- * applied, committed batches are kept; a rerun finishes). `report` is what the CLI prints
+ * A migration or resync that stopped with a failure (preflight refusal, lock not obtained, a
+ * failed step, an abort); earlier migrations stay applied, committed batches are kept, a rerun
+ * finishes. `report` is what the CLI prints
  * before its error line; `kind`, `message` and `hint` are those of the failure.
  */
 export class OperationError extends DbopsError {
