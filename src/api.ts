@@ -8,30 +8,28 @@
  * resync stopped with a failure, an OperationError whose `report` holds what was done.
  * See docs/api.md.
  */
-import {
-  type CheckRequest,
-  type MigrateRequest,
-  type ResyncRequest,
-  runCheck,
-  runMigrate,
-  runResync,
-  runSkew,
-  runStatus,
-  type SkewRequest,
-  type StatusRequest,
-} from './api/operations.js';
-import { type DbopsOptions, resolveOptions } from './api/resolve.js';
+import { runCheck, runMigrate, runResync, runSkew, runStatus } from './api/operations.js';
+import { resolveOptions } from './api/resolve.js';
+import type {
+  CheckRequest,
+  DbopsOptions,
+  MigrateRequest,
+  ResyncRequest,
+  SkewRequest,
+  StatusRequest,
+} from './api/types.js';
 import { DbopsError, type ErrorKind } from './errors.js';
 import type { Report } from './report/types.js';
 
 export type {
   CheckRequest,
+  DbopsConfig,
+  DbopsOptions,
   MigrateRequest,
   ResyncRequest,
   SkewRequest,
   StatusRequest,
-} from './api/operations.js';
-export type { DbopsConfig, DbopsOptions } from './api/resolve.js';
+} from './api/types.js';
 export {
   ConfigError,
   ConnectionError,

@@ -9,7 +9,6 @@ import type { SkewAnalysis } from '../checks/skew.js';
 import type { CheckKind, CheckResult } from '../checks/types.js';
 import { UsageError } from '../errors.js';
 import type { FamilyName } from '../families/names.js';
-import type { FamilyTarget } from '../migrate/engine.js';
 import type { RevertSelection } from '../migrate/plan.js';
 import { checkReport, skewNotes } from '../report/checks.js';
 import { reportError } from '../report/error.js';
@@ -17,17 +16,13 @@ import { planReport, runReport, statusReport } from '../report/migrations.js';
 import { resyncReport } from '../report/resync.js';
 import type { Report } from '../report/types.js';
 import { type OperationEnv, withClient } from './session.js';
-
-export interface CheckRequest {
-  /** Which checks: every kind (`all`, the default), or only consistency or schema checks. */
-  kind?: 'all' | 'consistency' | 'schema';
-  /** Families to check; default: those in the config, else every family with a migration applied. */
-  families?: string[];
-  /** Count rows exactly for skew instead of trusting statistics. */
-  exact?: boolean;
-  /** A family that is not (fully) applied does not make the report fail. */
-  allowSkipped?: boolean;
-}
+import type {
+  CheckRequest,
+  MigrateRequest,
+  ResyncRequest,
+  SkewRequest,
+  StatusRequest,
+} from './types.js';
 
 const KINDS: Record<NonNullable<CheckRequest['kind']>, CheckKind[]> = {
   all: ['schema', 'consistency', 'skew'],
@@ -59,17 +54,6 @@ export async function runCheck(env: OperationEnv, req: CheckRequest = {}): Promi
     );
     return checkReport(`check ${kind}`, started, results, notes, req.allowSkipped === true);
   });
-}
-
-export interface SkewRequest {
-  /** Partitioned table (`name` or `schema.name`); default config `skew.table` (chunks). */
-  table?: string;
-  /** max/avg above this is WARNING; default config `skew.warn` (1.1). */
-  warn?: number;
-  /** max/avg above this is REBALANCE NEEDED; default config `skew.fail` (1.2). */
-  fail?: number;
-  /** Count rows with count(*) instead of pg_class.reltuples estimates. */
-  exact?: boolean;
 }
 
 /** `check skew`: the balance of one partitioned table, as one `partition.skew` item. */
@@ -105,23 +89,6 @@ export async function runSkew(env: OperationEnv, req: SkewRequest = {}): Promise
     };
     return checkReport('check skew', started, [result], skewNotes(a, skew));
   });
-}
-
-export interface MigrateRequest {
-  /** `up` (default) applies pending migrations, `down` rolls back, `redo` = n down then n up. */
-  direction?: 'up' | 'down' | 'redo';
-  /** Families; `up` defaults to those configured or whose base tables exist; `down`/`redo` need them. */
-  families?: string[];
-  /** up: stop after this migration; down: roll back every migration after it (name or 0001). */
-  to?: string;
-  /** down/redo: how many migrations (default 1). */
-  count?: number;
-  /** down: every migration of the family. */
-  all?: boolean;
-  /** Run the preflight and return the plan and its SQL; change nothing. */
-  dryRun?: boolean;
-  /** Let backfills fire the application's triggers (where session_replication_role may not be set). */
-  fireAppTriggers?: boolean;
 }
 
 /** `migrate up|down|redo`: one item per migration run; a failure part way is `report.error`. */
@@ -169,13 +136,6 @@ export async function runMigrate(env: OperationEnv, req: MigrateRequest = {}): P
   });
 }
 
-export interface StatusRequest {
-  /** Families; default: those in the config, else every family dbops knows. */
-  families?: string[];
-  /** A pending migration makes the report fail (status `fail`). */
-  failOnPending?: boolean;
-}
-
 /** `migrate status`: one item per family, then one per migration (applied with when, pending, changed). */
 export async function runStatus(env: OperationEnv, req: StatusRequest = {}): Promise<Report> {
   return withClient(env, async (client) => {
@@ -188,15 +148,6 @@ export async function runStatus(env: OperationEnv, req: StatusRequest = {}): Pro
     const rows = await migrationStatus(client, namedTargets(names, env.config));
     return statusReport('migrate status', started, rows, req.failOnPending === true);
   });
-}
-
-export interface ResyncRequest {
-  /** Targets (partition-lookup, conversation-stats, sequence-numbers, checkpoints, chunking-stats) or `all`. */
-  targets: string[];
-  /** Count the rows that would be inserted, updated and deleted; change nothing. */
-  dryRun?: boolean;
-  /** Source keys per committed batch; default per target. */
-  batchSize?: number;
 }
 
 /** `resync <target...|all>`: one item per target with rows inserted/updated/deleted. */
@@ -277,5 +228,3 @@ function parseTableName(name: string): string {
     );
   return name;
 }
-
-export type { FamilyTarget };

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { MigrateRequest } from '../api/operations.js';
+import type { MigrateRequest } from '../api/types.js';
 import { type CommandContext, commandContext, parsePositiveInt } from './context.js';
 import { emit } from './output.js';
 

@@ -8,7 +8,11 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { ConnectionError, PreconditionError } from '../errors.js';
 import { type LiveServer, signalProcess, trackServer, untrackServer } from './embeddedCleanup.js';
-import { type EmbeddedPostgresClass, loadEmbeddedPostgres } from './embeddedPackage.js';
+import {
+  type EmbeddedPostgresClass,
+  embeddedBinariesDir,
+  loadEmbeddedPostgres,
+} from './embeddedPackage.js';
 import { quoteIdent } from './ident.js';
 
 /** Options of startEmbeddedServer. */
@@ -57,6 +61,10 @@ export async function startEmbeddedServer(
   // Checked before creating anything, and again if mkdir made folders (a umask of 077 would lock
   // the postgres user out of them).
   if (asRoot) await assertPostgresUserCanEnter(baseDir);
+  // The programs run as that user too: a package installed under a private folder (mode 700,
+  // as mktemp -d makes) would fail to spawn initdb with EACCES.
+  const binaries = embeddedBinariesDir(options.packageFrom);
+  if (asRoot && binaries) await assertPostgresUserCanEnter(binaries, 'programs');
   const created = await mkdir(baseDir, { recursive: true });
   if (asRoot && created) await assertPostgresUserCanEnter(baseDir);
   const password = randomBytes(12).toString('hex');
@@ -193,7 +201,10 @@ async function createDatabase(url: string, database: string): Promise<void> {
  * data directory (a folder under /root usually cannot be entered). Supplementary groups are
  * ignored, so this can refuse a setup that would work: the hint names the way out.
  */
-async function assertPostgresUserCanEnter(dir: string): Promise<void> {
+async function assertPostgresUserCanEnter(
+  dir: string,
+  what: 'data' | 'programs' = 'data',
+): Promise<void> {
   const ids = await postgresUserIds();
   for (let d = dir; ; d = dirname(d)) {
     const s = await stat(d).catch(() => undefined); // not there yet: checked once created
@@ -201,7 +212,9 @@ async function assertPostgresUserCanEnter(dir: string): Promise<void> {
     if (s && (s.mode & bit) === 0) {
       throw new PreconditionError(
         `as root, the embedded PostgreSQL runs as the user "postgres", which cannot enter ${d} (mode ${(s.mode & 0o777).toString(8)})`,
-        `Put its data in a folder every user can enter, e.g. TMPDIR=/tmp (default: the temp folder), or connect to your own server with --database-url.`,
+        what === 'data'
+          ? `Put its data in a folder every user can enter, e.g. TMPDIR=/tmp (default: the temp folder), or connect to your own server with --database-url.`
+          : `Its programs are in ${dir}: install dbops in a folder every user can enter (chmod o+x ${d}), or connect to your own server with --database-url.`,
       );
     }
     if (d === dirname(d)) return;

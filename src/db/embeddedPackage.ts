@@ -73,6 +73,13 @@ export async function loadEmbeddedPostgres(
   return importWithoutExitHooks();
 }
 
+/** The folder holding this platform's PostgreSQL programs (initdb, postgres), if installed. */
+export function embeddedBinariesDir(from: string | URL = import.meta.url): string | undefined {
+  const entry = resolveFrom(from, PACKAGE);
+  const binariesEntry = entry ? resolveFrom(entry, platformPackageName()) : undefined;
+  return binariesEntry ? join(dirname(dirname(binariesEntry)), 'native', 'bin') : undefined;
+}
+
 function resolveFrom(from: string | URL, specifier: string): string | undefined {
   try {
     return createRequire(from).resolve(specifier);
