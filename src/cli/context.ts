@@ -7,8 +7,8 @@ import type { Progress } from '../progress.js';
 import { stderrProgress } from '../report/progress.js';
 import { type Renderer, rendererFor } from './output.js';
 
-export type Format = 'table' | 'json' | 'junit' | 'github';
-const FORMATS: Format[] = ['table', 'json', 'junit', 'github'];
+export type Format = 'table' | 'json' | 'junit' | 'github' | 'html';
+const FORMATS: Format[] = ['table', 'json', 'junit', 'github', 'html'];
 
 /** Everything a command handler needs, resolved once from global options, env and config. */
 export interface CommandContext {

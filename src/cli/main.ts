@@ -36,7 +36,7 @@ export function buildProgram(signal: AbortSignal): Command {
       '--config <file>',
       'config file (default: dbops.config.json|.js|.ts in the working directory)',
     )
-    .option('--format <format>', 'table | json | junit | github', undefined)
+    .option('--format <format>', 'table | json | junit | github | html', undefined)
     .option('--no-color', 'no colour codes (also: NO_COLOR, or any non-table format)')
     .option('--lock-timeout <ms>', 'lock_timeout for DDL, in ms (default 3000)')
     .option(

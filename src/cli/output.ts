@@ -40,6 +40,10 @@ export async function rendererFor(format: Format, color: boolean): Promise<Rende
         return stdout;
       };
     }
+    case 'html': {
+      const { renderHtml } = await import('../report/html.js');
+      return renderHtml;
+    }
     default: {
       const { renderTable } = await import('../report/table.js');
       return (report) => renderTable(report, { color });

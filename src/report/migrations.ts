@@ -43,6 +43,7 @@ export function statusReport(
     status: r.state,
     details: {
       appliedAt: r.appliedAt ? formatTime(r.appliedAt) : '',
+      ...(r.appliedAt ? { appliedAtIso: r.appliedAt.toISOString() } : {}),
       checksumRecorded: r.checksumRecorded,
     },
     ...(r.state === 'changed'
