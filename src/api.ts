@@ -2,8 +2,8 @@
  * dbops as a library: `import { migrate, check, resync, status } from 'dbops'`.
  *
  * Each function resolves its options like the CLI resolves flags, does the job, and returns the
- * Report the CLI renders (`--format json` prints exactly this object). Nothing is printed and
- * the process is never exited. Failures are thrown as DbopsError subclasses (`kind` says which):
+ * Report the CLI renders (`--format json` prints it, with `items` named by `kind`). Nothing is
+ * printed and the process is never exited. Failures are thrown as DbopsError subclasses (`kind` says which):
  * before the job starts (bad options, config, connection) the error itself; when a migration or
  * resync stopped with a failure, an OperationError whose `report` holds what was done.
  * See docs/api.md.
