@@ -36,6 +36,18 @@ function optionTable(options: readonly Option[]): string[] {
   return ['| option | meaning | default |', '| --- | --- | --- |', ...shown.map(optionRow), ''];
 }
 
+/** Text a command adds under its --help (addHelpText('after', ...)), e.g. resync's targets. */
+function helpAfter(cmd: Command): string {
+  let text = '';
+  // commander's Command is an EventEmitter (its types do not say so); addHelpText listens here.
+  (cmd as unknown as NodeJS.EventEmitter).emit('afterHelp', {
+    error: false,
+    command: cmd,
+    write: (s: string) => (text += s),
+  });
+  return text.trim();
+}
+
 function commandPath(cmd: Command): string {
   const names: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) names.unshift(c.name());
@@ -51,6 +63,10 @@ export function cliReference(): string {
     'Given before or after the command: `dbops --format json check all`.',
     '',
     ...optionTable(program.options),
+    '```text',
+    helpAfter(program),
+    '```',
+    '',
   ];
   const walk = (cmd: Command) => {
     for (const sub of cmd.commands) {
@@ -59,6 +75,8 @@ export function cliReference(): string {
       if (runnable) {
         lines.push('```text', `${commandPath(sub)} ${sub.usage()}`, '```', '');
         lines.push(...optionTable(sub.options));
+        const after = helpAfter(sub);
+        if (after) lines.push('```text', after, '```', '');
       }
       walk(sub);
     }
