@@ -18,7 +18,7 @@ import type {
   SkewRequest,
   StatusRequest,
 } from './api/types.js';
-import { DbopsError, type ErrorKind } from './errors.js';
+import { DbopsError, type ErrorKind, UsageError } from './errors.js';
 import type { Report } from './report/types.js';
 
 export type {
@@ -93,4 +93,40 @@ export async function status(options: DbopsOptions & StatusRequest = {}): Promis
 /** `dbops resync <target...|all>`: one item per target with rows inserted/updated/deleted. */
 export async function resync(options: DbopsOptions & ResyncRequest): Promise<Report> {
   return settle(await runResync(await resolveOptions(options), options));
+}
+
+/** What `render` can produce: the CLI's formats, and the Markdown job summary of `github`. */
+export type ReportFormat = 'table' | 'json' | 'junit' | 'github' | 'github-summary' | 'html';
+
+/**
+ * The text the CLI prints for `report` with `--format <format>` (the table without colour unless
+ * `color`). `github-summary` is the Markdown the CLI appends to $GITHUB_STEP_SUMMARY. Writes
+ * nothing anywhere.
+ */
+export async function render(
+  report: Report,
+  format: ReportFormat,
+  options: { failOn?: 'warn' | 'fail'; color?: boolean } = {},
+): Promise<string> {
+  const failOn = options.failOn ?? 'fail';
+  switch (format) {
+    case 'json':
+      return (await import('./report/json.js')).renderJson(report);
+    case 'junit':
+      return (await import('./report/junit.js')).renderJunit(report, failOn);
+    case 'github':
+      return (await import('./report/github.js')).renderGithub(report).stdout;
+    case 'github-summary':
+      return (await import('./report/github.js')).renderGithub(report).markdown;
+    case 'html':
+      return (await import('./report/html.js')).renderHtml(report, failOn);
+    case 'table':
+      return (await import('./report/table.js')).renderTable(report, {
+        color: options.color === true,
+      });
+    default:
+      throw new UsageError(
+        `format ${String(format)}: use table, json, junit, github, github-summary or html`,
+      );
+  }
 }

@@ -68,6 +68,19 @@ describe('programmatic API', () => {
     expect(cli.code).toBe(1);
     expect(stable(report.items)).toEqual(stable(JSON.parse(cli.stdout).checks));
 
+    // render() gives the text the CLI prints for the same report, in every format.
+    expect(JSON.parse(await api.render(report, 'json')).checks).toEqual(
+      JSON.parse(JSON.stringify(report.items)),
+    );
+    expect(await api.render(report, 'junit')).toContain(
+      '<testcase classname="dbops.lookup" name="lookup.missing"',
+    );
+    expect(await api.render(report, 'github')).toContain('::error title=dbops lookup.missing::');
+    expect(await api.render(report, 'github-summary')).toContain('| fail | `lookup.missing` |');
+    expect(await api.render(report, 'html')).toContain('<code>lookup.missing</code>');
+    expect(await api.render(report, 'table')).toMatch(/^FAIL check all: /);
+    await expect(api.render(report, 'pdf' as never)).rejects.toBeInstanceOf(api.UsageError);
+
     const dry = await api.resync({
       databaseUrl: db.url,
       targets: ['partition-lookup'],
