@@ -5,8 +5,9 @@ import type { CheckKind, CheckResult } from '../checks/types.js';
 import { setSearchPath, withTransaction } from '../db/session.js';
 import { UsageError } from '../errors.js';
 import { checkReport, skewNotes } from '../report/checks.js';
-import { type CommandContext, commandContext, withDatabase } from './context.js';
-import { emit } from './output.js';
+import type { Report } from '../report/types.js';
+import type { JobContext } from './context.js';
+import { runJob } from './job.js';
 
 interface CheckOptions {
   failOn?: string;
@@ -33,20 +34,7 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
         'a family that is not (fully) applied does not fail the run (default: it does, exit 1)',
       )
       .action((families: string[], opts: CheckOptions, cmd: Command) =>
-        run(cmd, signal, opts, async (ctx, client) => {
-          // Loaded when the command runs: the registry and check loader cost start-up time.
-          const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
-          const { runChecks } = await import('../checks/runner.js');
-          const targets =
-            families.length > 0
-              ? namedTargets(families, ctx.config)
-              : await checkedTargets(client, ctx.config);
-          const results = await runChecks(
-            { client, config: ctx.config, kinds, exact: opts.exact === true },
-            targets,
-          );
-          return { results, notes: notesFor(results, ctx) };
-        }),
+        run(cmd, signal, opts, (ctx, client) => familyChecks(ctx, client, kinds, families, opts)),
       );
   familyCommand('consistency', ['consistency'], 'derived data vs its sources, per invariant');
   familyCommand(
@@ -70,6 +58,7 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
     .option('--fail-on <level>', 'exit 1 on warn or fail findings', 'fail')
     .action((opts: CheckOptions, cmd: Command) =>
       run(cmd, signal, opts, async (ctx, client) => {
+        const reportStarted = new Date();
         const skew = {
           ...ctx.config.skew,
           table: parseTableName(opts.table ?? ctx.config.skew.table),
@@ -99,36 +88,53 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
           details: { skew: a },
           durationMs: Date.now() - started,
         };
-        return { results: [result], notes: skewNotes(a, skew) };
+        return checkReport('check skew', reportStarted, [result], skewNotes(a, skew));
       }),
     );
+}
+
+/** `check all` as the report object: what fleet mode runs on canaries and waves. */
+export function checkAllJob(ctx: JobContext, client: pg.Client): Promise<Report> {
+  return familyChecks(ctx, client, ['schema', 'consistency', 'skew'], [], {}, 'check all');
+}
+
+/** `check consistency|schema|all [family...]` on one database. */
+async function familyChecks(
+  ctx: JobContext,
+  client: pg.Client,
+  kinds: CheckKind[],
+  families: string[],
+  opts: CheckOptions,
+  command = `check ${kinds.length === 1 ? kinds[0] : 'all'}`,
+): Promise<Report> {
+  const started = new Date();
+  // Loaded when the command runs: the registry and check loader cost start-up time.
+  const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
+  const { runChecks } = await import('../checks/runner.js');
+  const targets =
+    families.length > 0
+      ? namedTargets(families, ctx.config)
+      : await checkedTargets(client, ctx.config);
+  const results = await runChecks(
+    { client, config: ctx.config, kinds, exact: opts.exact === true },
+    targets,
+  );
+  return checkReport(command, started, results, notesFor(results, ctx), opts.allowSkipped === true);
 }
 
 async function run(
   cmd: Command,
   signal: AbortSignal,
   opts: CheckOptions,
-  body: (
-    ctx: CommandContext,
-    client: pg.Client,
-  ) => Promise<{ results: CheckResult[]; notes: string[] }>,
+  job: (ctx: JobContext, client: pg.Client) => Promise<Report>,
 ): Promise<void> {
   const failOn = opts.failOn ?? 'fail';
   if (failOn !== 'warn' && failOn !== 'fail')
     throw new UsageError(`--fail-on ${failOn}: use warn or fail`);
-  const ctx = await commandContext(cmd, signal);
-  await withDatabase(ctx, async (client) => {
-    const started = new Date();
-    const { results, notes } = await body(ctx, client);
-    emit(
-      ctx,
-      checkReport(`check ${cmd.name()}`, started, results, notes, opts.allowSkipped === true),
-      failOn,
-    );
-  });
+  await runJob(cmd, signal, job, { failOn });
 }
 
-function notesFor(results: CheckResult[], ctx: CommandContext): string[] {
+function notesFor(results: CheckResult[], ctx: JobContext): string[] {
   return results.flatMap((r) =>
     r.details?.skew ? skewNotes(r.details.skew as SkewAnalysis, ctx.config.skew) : [],
   );

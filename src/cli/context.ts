@@ -10,16 +10,23 @@ import { type Renderer, rendererFor } from './output.js';
 export type Format = 'table' | 'json' | 'junit' | 'github';
 const FORMATS: Format[] = ['table', 'json', 'junit', 'github'];
 
-/** Everything a command handler needs, resolved once from global options, env and config. */
-export interface CommandContext {
+/**
+ * What the work on one database needs: a single-database command gets it from the command line;
+ * fleet mode makes one per target (its URL, families and schemas; progress routed to the fleet's).
+ */
+export interface JobContext {
   config: ResolvedConfig;
   connection: ConnectionSpec;
+  progress: Progress;
+  signal: AbortSignal;
+}
+
+/** Everything a command handler needs, resolved once from global options, env and config. */
+export interface CommandContext extends JobContext {
   format: Format;
   color: boolean;
-  progress: Progress;
   /** Renders a report in `format`; loaded here so that only the chosen format's code is loaded. */
   render: Renderer;
-  signal: AbortSignal;
   /** Where reports go (stdout) and where messages go (stderr). */
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -91,7 +98,7 @@ export function parsePositiveInt(flag: string, value: string, min = 1): number {
  * cancels its running statement on Ctrl-C, and always closes it.
  */
 export async function withDatabase<T>(
-  ctx: CommandContext,
+  ctx: JobContext,
   fn: (client: pg.Client) => Promise<T>,
   settings: { statementTimeoutMs?: number } = {},
 ): Promise<T> {

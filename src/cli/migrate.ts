@@ -4,10 +4,13 @@ import { UsageError } from '../errors.js';
 import type { EngineDeps, FamilyTarget } from '../migrate/engine.js';
 import type { RevertSelection } from '../migrate/plan.js';
 import { planReport, runReport, statusReport } from '../report/migrations.js';
-import { type CommandContext, commandContext, parsePositiveInt, withDatabase } from './context.js';
-import { emit, reportError } from './output.js';
+import type { Report } from '../report/types.js';
+import { checkAllJob } from './check.js';
+import { type JobContext, parsePositiveInt } from './context.js';
+import { type JobOptions, runJob } from './job.js';
+import { reportError } from './output.js';
 
-type Handler = (ctx: CommandContext, client: pg.Client, started: Date) => Promise<void>;
+type Handler = (ctx: JobContext, client: pg.Client, started: Date) => Promise<Report>;
 type Request = { direction: 'up'; to?: string } | { direction: 'down'; selection: RevertSelection };
 
 /**
@@ -18,10 +21,8 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
   const migrate = program
     .command('migrate')
     .description('apply, roll back and inspect migrations per family');
-  const run = (cmd: Command, handler: Handler) =>
-    commandContext(cmd, signal).then((ctx) =>
-      withDatabase(ctx, (client) => handler(ctx, client, new Date())),
-    );
+  const run = (cmd: Command, handler: Handler, options: JobOptions = {}) =>
+    runJob(cmd, signal, (ctx, client) => handler(ctx, client, new Date()), options);
 
   migrate
     .command('up [family...]')
@@ -35,20 +36,29 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
       'stop after this migration (name or 4-digit index); needs one family',
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .option(
+      '--canary <n>',
+      'fleet: migrate n targets first, then continue only if check all is healthy on them',
+    )
+    .option(
+      '--wave <size>',
+      'fleet: continue in waves of this size, stopping at the first unhealthy wave',
+    )
     .action((families: string[], opts: UpOptions, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
-        const targets =
-          families.length > 0
-            ? namedTargets(families, ctx.config)
-            : await defaultTargets(client, ctx.config);
-        if (opts.to !== undefined && targets.length !== 1)
-          throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts, {
-          direction: 'up',
-          to: opts.to,
-        });
-      }),
+      run(
+        cmd,
+        async (ctx, client, started) => {
+          const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
+          const targets =
+            families.length > 0
+              ? namedTargets(families, ctx.config)
+              : await defaultTargets(client, ctx.config);
+          if (opts.to !== undefined && targets.length !== 1)
+            throw new UsageError('--to needs exactly one family');
+          return planOrRun(ctx, client, started, targets, opts, { direction: 'up', to: opts.to });
+        },
+        fleetState(families),
+      ),
     );
 
   migrate
@@ -59,17 +69,18 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
     .action((families: string[], opts: DownOptions, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { namedTargets } = await import('../migrate/targets.js');
-        const targets = namedTargets(families, ctx.config);
-        const selection = revertSelection(opts);
-        if ('to' in selection && targets.length !== 1)
-          throw new UsageError('--to needs exactly one family');
-        await planOrRun(ctx, client, started, targets, opts, {
-          direction: 'down',
-          selection,
-        });
-      }),
+      run(
+        cmd,
+        async (ctx, client, started) => {
+          const { namedTargets } = await import('../migrate/targets.js');
+          const targets = namedTargets(families, ctx.config);
+          const selection = revertSelection(opts);
+          if ('to' in selection && targets.length !== 1)
+            throw new UsageError('--to needs exactly one family');
+          return planOrRun(ctx, client, started, targets, opts, { direction: 'down', selection });
+        },
+        fleetState(families),
+      ),
     );
 
   migrate
@@ -83,7 +94,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
         const { migrationStatus } = await import('../migrate/status.js');
         const names = families.length > 0 ? families : (ctx.config.families ?? availableFamilies());
         const rows = await migrationStatus(client, namedTargets(names, ctx.config));
-        emit(ctx, statusReport('migrate status', started, rows, opts.failOnPending === true));
+        return statusReport('migrate status', started, rows, opts.failOnPending === true);
       }),
     );
 
@@ -93,17 +104,21 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--count <n>', 'how many migrations', '1')
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
     .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
-      run(cmd, async (ctx, client, started) => {
-        const { namedTargets } = await import('../migrate/targets.js');
-        const { redoMigrations } = await import('../migrate/engine.js');
-        const [target] = namedTargets([family], ctx.config);
-        const result = await redoMigrations(
-          engineDeps(ctx, client, opts.fireAppTriggers),
-          target!,
-          parsePositiveInt('--count', opts.count),
-        );
-        emit(ctx, runReport('migrate redo', started, result, reportError));
-      }),
+      run(
+        cmd,
+        async (ctx, client, started) => {
+          const { namedTargets } = await import('../migrate/targets.js');
+          const { redoMigrations } = await import('../migrate/engine.js');
+          const [target] = namedTargets([family], ctx.config);
+          const result = await redoMigrations(
+            engineDeps(ctx, client, opts.fireAppTriggers),
+            target!,
+            parsePositiveInt('--count', opts.count),
+          );
+          return runReport('migrate redo', started, result, reportError);
+        },
+        fleetState([family]),
+      ),
     );
 
   migrate
@@ -132,7 +147,32 @@ interface DownOptions {
   dryRun?: boolean;
 }
 
-function engineDeps(ctx: CommandContext, client: pg.Client, fireAppTriggers = false): EngineDeps {
+/**
+ * Fleet mode shows each family's state after the run (applied/partial/pending), read by the same
+ * function as `migrate status`, over the named families or those that have history; and gates
+ * canaries and waves with the same checks as `check all`.
+ */
+function fleetState(families: string[]): JobOptions {
+  return {
+    state: async (ctx, client) => {
+      const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
+      const { migrationStatus } = await import('../migrate/status.js');
+      const targets =
+        families.length > 0
+          ? namedTargets(families, ctx.config)
+          : await checkedTargets(client, ctx.config);
+      return statusReport(
+        'migrate status',
+        new Date(),
+        await migrationStatus(client, targets),
+        false,
+      );
+    },
+    gate: (ctx, client) => checkAllJob(ctx, client),
+  };
+}
+
+function engineDeps(ctx: JobContext, client: pg.Client, fireAppTriggers = false): EngineDeps {
   return {
     fireAppTriggers,
     client,
@@ -145,26 +185,25 @@ function engineDeps(ctx: CommandContext, client: pg.Client, fireAppTriggers = fa
 
 /** --dry-run prints the plan's SQL; otherwise the migrations run. Both report the same way. */
 async function planOrRun(
-  ctx: CommandContext,
+  ctx: JobContext,
   client: pg.Client,
   started: Date,
   targets: FamilyTarget[],
   opts: { dryRun?: boolean; fireAppTriggers?: boolean },
   request: Request,
-): Promise<void> {
+): Promise<Report> {
   const title = `migrate ${request.direction}${opts.dryRun ? ' --dry-run' : ''}`;
   const deps = engineDeps(ctx, client, opts.fireAppTriggers);
   if (opts.dryRun) {
     const { planMigrations } = await import('../migrate/dryRun.js');
-    emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
-    return;
+    return planReport(title, started, await planMigrations(deps, targets, request));
   }
   const { applyMigrations, revertMigrations } = await import('../migrate/engine.js');
   const result =
     request.direction === 'up'
       ? await applyMigrations(deps, targets, request.to)
       : await revertMigrations(deps, targets, request.selection);
-  emit(ctx, runReport(title, started, result, reportError));
+  return runReport(title, started, result, reportError);
 }
 
 function revertSelection(opts: DownOptions): RevertSelection {

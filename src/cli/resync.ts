@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import type { FamilyName } from '../families/names.js';
 import { resyncReport } from '../report/resync.js';
-import { commandContext, parsePositiveInt, withDatabase } from './context.js';
-import { emit } from './output.js';
+import { parsePositiveInt } from './context.js';
+import { runJob } from './job.js';
 
 /** `dbops resync <target...|all> [--dry-run] [--batch-size n]` */
 export function registerResync(program: Command, signal: AbortSignal): void {
@@ -30,8 +30,7 @@ export function registerResync(program: Command, signal: AbortSignal): void {
           opts.batchSize === undefined
             ? undefined
             : parsePositiveInt('--batch-size', opts.batchSize);
-        const ctx = await commandContext(cmd, signal);
-        await withDatabase(ctx, async (client) => {
+        await runJob(cmd, signal, async (ctx, client) => {
           const started = new Date();
           const results = await runResync(
             {
@@ -45,13 +44,10 @@ export function registerResync(program: Command, signal: AbortSignal): void {
             targets,
             { dryRun: opts.dryRun === true, ...(batchSize ? { batchSize } : {}) },
           );
-          emit(
-            ctx,
-            resyncReport(
-              `resync ${names.join(' ')}${opts.dryRun ? ' --dry-run' : ''}`,
-              started,
-              results,
-            ),
+          return resyncReport(
+            `resync ${names.join(' ')}${opts.dryRun ? ' --dry-run' : ''}`,
+            started,
+            results,
           );
         });
       },

@@ -16,14 +16,15 @@ export function renderGithub(report: Report): { stdout: string; markdown: string
           : undefined;
     if (!command) continue;
     lines.push(
-      `::${command} title=${escapeProperty(`dbops ${item.id}`)}::${escapeData(message(item))}`,
+      `::${command} title=${escapeProperty(`dbops ${item.id}`)}::${escapeData(findingMessage(item))}`,
     );
   }
   lines.push(`dbops ${report.command}: ${report.status} (${report.items.length} ${report.kind})`);
   return { stdout: `${lines.join('\n')}\n`, markdown: markdown(report) };
 }
 
-function message(item: ReportItem): string {
+/** One finding as annotation text: count and title, sample, message, fix. */
+export function findingMessage(item: ReportItem): string {
   const parts = [`${item.count ?? 0} × ${item.title ?? item.id}`];
   if (item.sample && item.sample.length > 0) parts.push(`sample: ${item.sample.join(', ')}`);
   if (item.message) parts.push(item.message);
