@@ -7,7 +7,13 @@ import { expandPatterns } from '../fleet/expand.js';
 import { type FleetProgress, fleetProgress } from '../fleet/progress.js';
 import { runFleet } from '../fleet/run.js';
 import { connectionStatus, fleetReport } from '../fleet/status.js';
-import { parseTargetLines, parseTargetsFile, preselect, selectTargets } from '../fleet/targets.js';
+import {
+  dedupeTargets,
+  parseTargetLines,
+  parseTargetsFile,
+  preselect,
+  selectTargets,
+} from '../fleet/targets.js';
 import type { FleetReport, FleetTarget, TargetReports } from '../fleet/types.js';
 import { silentProgress } from '../progress.js';
 import { makeReport, type Report, type ReportKind } from '../report/types.js';
@@ -59,6 +65,7 @@ async function resolveTargets(config: ResolvedConfig, flags: FleetFlags): Promis
   if (flags.names) list = preselect(list, flags.names);
   list = await expandPatterns(list);
   if (flags.names) list = selectTargets(list, flags.names);
+  list = dedupeTargets(list);
   if (list.length === 0) throw new UsageError('no targets to run on', 'The targets list is empty.');
   return list;
 }

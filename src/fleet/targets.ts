@@ -231,3 +231,20 @@ export function selectTargets(targets: FleetTarget[], names: string[]): FleetTar
   }
   return targets.filter((t) => names.includes(t.name) || (t.group && names.includes(t.group)));
 }
+
+/**
+ * One target per database: a later entry naming the same host, port and database as an earlier
+ * one (a pattern matching a database also listed by name) is dropped, so no run works on a
+ * database twice.
+ */
+export function dedupeTargets(targets: FleetTarget[]): FleetTarget[] {
+  const seen = new Set<string>();
+  return targets.filter((t) => {
+    if (t.problem) return true;
+    const u = new URL(t.url);
+    const key = `${u.hostname}:${u.port || '5432'}/${databaseOf(t.url)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
