@@ -14,7 +14,7 @@ import {
   preselect,
   selectTargets,
 } from '../fleet/targets.js';
-import type { FleetReport, FleetTarget, TargetReports } from '../fleet/types.js';
+import type { FleetReport, FleetTarget, TargetReports, TargetResult } from '../fleet/types.js';
 import { silentProgress } from '../progress.js';
 import { makeReport, type Report, type ReportKind } from '../report/types.js';
 import { type CommandContext, type JobContext, withDatabase } from './context.js';
@@ -45,9 +45,29 @@ export async function runFleetCommand(
     progress,
     runTarget: (target, gated) => runOnTarget(ctx, title, target, job, options, gated, progress),
   });
-  const report = fleetReport(title, started, results);
-  ctx.stdout.write(maskSecrets(await render(ctx, report, options.failOn ?? 'fail')));
+  const report = fleetReport(title, started, results.map(maskResult));
+  ctx.stdout.write(await render(ctx, report, options.failOn ?? 'fail'));
   process.exitCode = Math.max(Number(process.exitCode ?? 0), report.exitCode);
+}
+
+/**
+ * Every message a report can show, with passwords masked (errors may quote a connection string);
+ * URLs themselves are masked by the renderers.
+ */
+function maskResult(result: TargetResult): TargetResult {
+  const maskReport = (r: Report | undefined) =>
+    r && {
+      ...r,
+      items: r.items.map((i) => (i.message ? { ...i, message: maskSecrets(i.message) } : i)),
+      ...(r.error ? { error: { ...r.error, message: maskSecrets(r.error.message) } } : {}),
+    };
+  return {
+    ...result,
+    ...(result.message ? { message: maskSecrets(result.message) } : {}),
+    ...(result.report ? { report: maskReport(result.report) } : {}),
+    ...(result.state ? { state: maskReport(result.state) } : {}),
+    ...(result.gate ? { gate: maskReport(result.gate) } : {}),
+  };
 }
 
 /** --targets file, --targets - (stdin), or config `targets`; then --target and patterns. */
@@ -186,7 +206,7 @@ async function render(
         report,
       );
       const summaryFile = process.env.GITHUB_STEP_SUMMARY;
-      if (summaryFile) appendFileSync(summaryFile, maskSecrets(markdown));
+      if (summaryFile) appendFileSync(summaryFile, markdown);
       return stdout;
     }
     default:

@@ -30,6 +30,7 @@ export function renderFleetTable(
     ...families.map((f) => f.toUpperCase()),
     'DETAIL',
   ];
+  const detailWidth = Math.max(24, width - used - head.length - 1);
   const table = new Table({
     head,
     colWidths: [
@@ -57,11 +58,18 @@ export function renderFleetTable(
         const cell = cells.get(f);
         return cell ? paint(c, cell.status, cell.text) : '';
       }),
-      t.message ?? '',
+      breakLongWords(t.message ?? '', detailWidth - 2),
     ]);
   }
   const verdict = report.exitCode === 0 ? 'OK' : report.exitCode === 1 ? 'FAIL' : 'ERROR';
   const seconds = (report.durationMs / 1000).toFixed(1);
   const last = `${paint(c, report.exitCode === 0 ? 'ok' : 'fail', verdict)} ${report.command}: ${summaryCounts(report)} (${seconds} s)`;
   return `${table.toString()}\n${last}\n`;
+}
+
+/** cli-table3 cuts a word longer than the column (a URL) with an ellipsis: break it instead. */
+function breakLongWords(text: string, width: number): string {
+  return text.replace(new RegExp(`\\S{${width + 1},}`, 'g'), (word) =>
+    (word.match(new RegExp(`.{1,${width}}`, 'g')) ?? [word]).join('\n'),
+  );
 }
