@@ -45,7 +45,9 @@ export async function runFleetCommand(
     progress,
     runTarget: (target, gated) => runOnTarget(ctx, title, target, job, options, gated, progress),
   });
-  const report = fleetReport(title, started, results.map(maskResult));
+  // The single-database reports name the command in full (`resync all --dry-run`).
+  const command = results.find((r) => r.report && !r.report.error)?.report?.command ?? title;
+  const report = fleetReport(command, started, results.map(maskResult));
   ctx.stdout.write(await render(ctx, report, options.failOn ?? 'fail'));
   process.exitCode = Math.max(Number(process.exitCode ?? 0), report.exitCode);
 }
