@@ -5,6 +5,10 @@
  * medians and the speed-up over --parallel 1 are printed.
  *
  *   npm run build && node dist/bench/fleet.js [--databases 100] [--parallel 1,2,4,8] [--rounds 3]
+ *                                             [--loop]
+ *
+ * --loop also times what operators did before fleet mode: one `dbops check all` process per
+ * database, one after another (a shell loop).
  *
  * Every database it creates (dbops_bench_fleet_<random>_*) is dropped, whatever happens.
  */
@@ -25,6 +29,7 @@ const { values } = parseArgs({
     databases: { type: 'string', default: '100' },
     parallel: { type: 'string', default: '1,2,4,8' },
     rounds: { type: 'string', default: '3' },
+    loop: { type: 'boolean', default: false },
   },
 });
 const count = Number(values.databases);
@@ -61,8 +66,18 @@ try {
   writeFileSync(file, JSON.stringify(names.map((n) => ({ name: n, url: urlOf(n) }))));
 
   const times = new Map<number, number[]>(settings.map((p) => [p, []]));
+  const loopTimes: number[] = [];
   let excerpt = '';
   for (let round = 1; round <= rounds; round++) {
+    if (values.loop) {
+      const t0 = performance.now();
+      for (const name of names) {
+        const r = await runDbops(['check', 'all'], urlOf(name));
+        if (r.code !== 0) throw new Error(`check all on ${name} exited ${r.code}: ${r.stderr}`);
+      }
+      loopTimes.push(performance.now() - t0);
+      log(`round ${round} shell loop: ${(loopTimes.at(-1)! / 1000).toFixed(2)} s`);
+    }
     for (const p of settings) {
       const r = await runDbops(
         ['check', 'all', '--targets', file, '--parallel', String(p)],
@@ -82,6 +97,11 @@ try {
       const m = median(times.get(p)!);
       return `${String(p).padStart(10)}   ${(m / 1000).toFixed(2).padStart(6)}   ${(base / m).toFixed(2).padStart(8)}`;
     }),
+    ...(values.loop
+      ? [
+          `shell loop   ${(median(loopTimes) / 1000).toFixed(2).padStart(6)}   ${(base / median(loopTimes)).toFixed(2).padStart(8)}   (one process per database)`,
+        ]
+      : []),
     '',
     'matrix (first and last lines of the last run):',
     ...excerpt.trimEnd().split('\n').slice(0, 6),

@@ -21,8 +21,8 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
   const migrate = program
     .command('migrate')
     .description('apply, roll back and inspect migrations per family');
-  const run = (cmd: Command, handler: Handler, options: JobOptions = {}) =>
-    runJob(cmd, signal, (ctx, client) => handler(ctx, client, new Date()), options);
+  const run = (cmd: Command, handler: Handler) =>
+    runJob(cmd, signal, (ctx, client) => handler(ctx, client, new Date()), fleetOptions(cmd));
 
   migrate
     .command('up [family...]')
@@ -36,29 +36,22 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
       'stop after this migration (name or 4-digit index); needs one family',
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
-    .option(
-      '--canary <n>',
-      'fleet: migrate n targets first, then continue only if check all is healthy on them',
-    )
-    .option(
-      '--wave <size>',
-      'fleet: continue in waves of this size, stopping at the first unhealthy wave',
-    )
+    .option('--canary <n>', 'fleet: migrate n targets first; go on only if check all is healthy')
+    .option('--wave <size>', 'fleet: go on in waves of this size; stop at the first unhealthy one')
     .action((families: string[], opts: UpOptions, cmd: Command) =>
-      run(
-        cmd,
-        async (ctx, client, started) => {
-          const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
-          const targets =
-            families.length > 0
-              ? namedTargets(families, ctx.config)
-              : await defaultTargets(client, ctx.config);
-          if (opts.to !== undefined && targets.length !== 1)
-            throw new UsageError('--to needs exactly one family');
-          return planOrRun(ctx, client, started, targets, opts, { direction: 'up', to: opts.to });
-        },
-        fleetState(families),
-      ),
+      run(cmd, async (ctx, client, started) => {
+        const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
+        const targets =
+          families.length > 0
+            ? namedTargets(families, ctx.config)
+            : await defaultTargets(client, ctx.config);
+        if (opts.to !== undefined && targets.length !== 1)
+          throw new UsageError('--to needs exactly one family');
+        return planOrRun(ctx, client, started, targets, opts, {
+          direction: 'up',
+          to: opts.to,
+        });
+      }),
     );
 
   migrate
@@ -69,18 +62,17 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
     .action((families: string[], opts: DownOptions, cmd: Command) =>
-      run(
-        cmd,
-        async (ctx, client, started) => {
-          const { namedTargets } = await import('../migrate/targets.js');
-          const targets = namedTargets(families, ctx.config);
-          const selection = revertSelection(opts);
-          if ('to' in selection && targets.length !== 1)
-            throw new UsageError('--to needs exactly one family');
-          return planOrRun(ctx, client, started, targets, opts, { direction: 'down', selection });
-        },
-        fleetState(families),
-      ),
+      run(cmd, async (ctx, client, started) => {
+        const { namedTargets } = await import('../migrate/targets.js');
+        const targets = namedTargets(families, ctx.config);
+        const selection = revertSelection(opts);
+        if ('to' in selection && targets.length !== 1)
+          throw new UsageError('--to needs exactly one family');
+        return planOrRun(ctx, client, started, targets, opts, {
+          direction: 'down',
+          selection,
+        });
+      }),
     );
 
   migrate
@@ -104,21 +96,17 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--count <n>', 'how many migrations', '1')
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
     .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
-      run(
-        cmd,
-        async (ctx, client, started) => {
-          const { namedTargets } = await import('../migrate/targets.js');
-          const { redoMigrations } = await import('../migrate/engine.js');
-          const [target] = namedTargets([family], ctx.config);
-          const result = await redoMigrations(
-            engineDeps(ctx, client, opts.fireAppTriggers),
-            target!,
-            parsePositiveInt('--count', opts.count),
-          );
-          return runReport('migrate redo', started, result, reportError);
-        },
-        fleetState([family]),
-      ),
+      run(cmd, async (ctx, client, started) => {
+        const { namedTargets } = await import('../migrate/targets.js');
+        const { redoMigrations } = await import('../migrate/engine.js');
+        const [target] = namedTargets([family], ctx.config);
+        const result = await redoMigrations(
+          engineDeps(ctx, client, opts.fireAppTriggers),
+          target!,
+          parsePositiveInt('--count', opts.count),
+        );
+        return runReport('migrate redo', started, result, reportError);
+      }),
     );
 
   migrate
@@ -148,11 +136,14 @@ interface DownOptions {
 }
 
 /**
- * Fleet mode shows each family's state after the run (applied/partial/pending), read by the same
- * function as `migrate status`, over the named families or those that have history; and gates
- * canaries and waves with the same checks as `check all`.
+ * Fleet mode of up/down/redo: each family's state after the run (applied/partial/pending), read
+ * as `migrate status` reads it, over the named families or those with history; and `check all`
+ * as the gate of canaries and waves.
  */
-function fleetState(families: string[]): JobOptions {
+function fleetOptions(cmd: Command): JobOptions {
+  if (cmd.name() === 'status') return {};
+  const named = cmd.processedArgs[0] as string[] | string | undefined;
+  const families = named === undefined ? [] : ([] as string[]).concat(named);
   return {
     state: async (ctx, client) => {
       const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
@@ -161,14 +152,10 @@ function fleetState(families: string[]): JobOptions {
         families.length > 0
           ? namedTargets(families, ctx.config)
           : await checkedTargets(client, ctx.config);
-      return statusReport(
-        'migrate status',
-        new Date(),
-        await migrationStatus(client, targets),
-        false,
-      );
+      const rows = await migrationStatus(client, targets);
+      return statusReport('migrate status', new Date(), rows, false);
     },
-    gate: (ctx, client) => checkAllJob(ctx, client),
+    gate: checkAllJob,
   };
 }
 
