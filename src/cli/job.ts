@@ -55,6 +55,7 @@ function commandTitle(cmd: Command): string {
 }
 
 interface RawFleetOptions {
+  databaseUrl?: string;
   targets?: string;
   target?: string[];
   parallel?: string;
@@ -79,6 +80,10 @@ export function fleetFlags(cmd: Command): FleetFlags | undefined {
       );
     return undefined;
   }
+  if (o.databaseUrl !== undefined)
+    throw new UsageError(
+      '--database-url names one database; --targets/--target a fleet: give one of them',
+    );
   const parallel =
     o.parallel === undefined ? DEFAULT_PARALLEL : parsePositiveInt('--parallel', o.parallel);
   if (parallel > MAX_PARALLEL)

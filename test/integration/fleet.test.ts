@@ -321,6 +321,16 @@ describe('fleet mode', () => {
     expect(junit.stdout).toMatch(/<testsuite name="t06" tests="5" failures="0"/);
     expect(junit.stdout).toContain('classname="dbops.t05.lookup" name="lookup.missing"');
 
+    // targets in dbops.config.json: --target alone selects from them.
+    const cwd = mkdtempSync(join(dir, 'config-'));
+    writeFileSync(
+      join(cwd, 'dbops.config.json'),
+      JSON.stringify({ targets: NAMES.map((name) => ({ name, url: dbUrl(`${PREFIX}_${name}`) })) }),
+    );
+    const fromConfig = await runCli(['check', 'all', '--target', 't05'], { cwd });
+    expect(fromConfig.code).toBe(1);
+    expect(lastLine(fromConfig.stdout)).toMatch(/^FAIL check all: 0 ok, 1 fail of 1 \(/);
+
     // --fail-fast with one worker: nothing starts after t05.
     const fast = await runCli([
       'check',
@@ -360,9 +370,51 @@ describe('fleet mode', () => {
     expect(doc.targets[20].url).toContain(':***@');
   });
 
+  it('Ctrl-C cancels the running target, starts no other, and still prints the matrix (exit 2)', async () => {
+    // t01's checks wait behind a lock held here, so the run is inside t01 when interrupted.
+    const holder = await db('t01');
+    await holder.query('BEGIN');
+    await holder.query('LOCK queen.partition_lookup IN ACCESS EXCLUSIVE MODE');
+    const run = startCli([
+      'check',
+      'all',
+      '--targets',
+      localFile,
+      '--parallel',
+      '1',
+      '--format',
+      'json',
+    ]);
+    try {
+      for (let waited = 0; ; waited += 50) {
+        const { rows } = await admin.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_stat_activity
+            WHERE datname = $1 AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+          [`${PREFIX}_t01`],
+        );
+        if (rows[0]!.n > 0) break;
+        if (waited > 20_000) throw new Error('the fleet run never waited on t01');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      run.child.kill('SIGINT');
+      const r = await run.done;
+      expect(r.code).toBe(2);
+      const doc = JSON.parse(r.stdout);
+      expect(byName(doc).get('t01')!.status).toBe('error');
+      expect(doc.counts).toMatchObject({ error: 1, 'not-attempted': 19 });
+      expect(byName(doc).get('t02')!.message).toBe('interrupted (Ctrl-C)');
+    } finally {
+      await holder.query('ROLLBACK');
+    }
+  });
+
   it('usage errors exit 2 before touching any target', async () => {
     const cases: [string[], RegExp][] = [
       [['check', 'all', '--parallel', '4'], /--parallel work only over a fleet/],
+      [
+        ['check', 'all', '--targets', localFile, '--database-url', 'postgres://h/d'],
+        /give one of them/,
+      ],
       [
         ['check', 'all', '--targets', localFile, '--parallel', '0'],
         /--parallel 0: expected a whole number >= 1/,

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { likePattern } from '../../src/fleet/expand.js';
 import { planPhases, runFleet } from '../../src/fleet/run.js';
 import { fleetReport, summaryCounts } from '../../src/fleet/status.js';
-import { parseTargetLines, readTargetList } from '../../src/fleet/targets.js';
+import {
+  dedupeTargets,
+  parseTargetLines,
+  preselect,
+  readTargetList,
+  selectTargets,
+} from '../../src/fleet/targets.js';
 import type { FleetTarget, TargetReports } from '../../src/fleet/types.js';
 import { makeReport } from '../../src/report/types.js';
 
@@ -54,6 +60,41 @@ describe('fleet targets', () => {
   it('turns * into LIKE % and escapes LIKE metacharacters', () => {
     expect(likePattern('tenant_*')).toBe('tenant\\_%');
     expect(likePattern('a%b\\*')).toBe('a\\%b\\\\%');
+  });
+});
+
+describe('--target', () => {
+  const list: FleetTarget[] = [
+    { name: 'eu', url: 'postgres://h/app' },
+    { name: 'tenants', url: 'postgres://h/tenant_*' },
+  ];
+  const expanded: FleetTarget[] = [
+    list[0]!,
+    { name: 'tenants/tenant_1', group: 'tenants', url: 'postgres://h/tenant_1' },
+    { name: 'tenants/tenant_2', group: 'tenants', url: 'postgres://h/tenant_2' },
+  ];
+
+  it('keeps pattern entries a name may refer to, then selects by name or by pattern entry', () => {
+    expect(preselect(list, ['tenants/tenant_2']).map((t) => t.name)).toEqual(['tenants']);
+    expect(preselect(list, ['eu']).map((t) => t.name)).toEqual(['eu']);
+    expect(selectTargets(expanded, ['tenants']).map((t) => t.name)).toEqual([
+      'tenants/tenant_1',
+      'tenants/tenant_2',
+    ]);
+    expect(selectTargets(expanded, ['tenants/tenant_2', 'eu']).map((t) => t.name)).toEqual([
+      'eu',
+      'tenants/tenant_2',
+    ]);
+    expect(() => selectTargets(expanded, ['eu', 'us'])).toThrow('--target us: no such target');
+  });
+
+  it('works on a database once when a pattern lists it again', () => {
+    const again = [...expanded, { name: 'x/app', group: 'x', url: 'postgres://u:p@h:5432/app' }];
+    expect(dedupeTargets(again).map((t) => t.name)).toEqual([
+      'eu',
+      'tenants/tenant_1',
+      'tenants/tenant_2',
+    ]);
   });
 });
 
