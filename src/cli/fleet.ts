@@ -6,14 +6,9 @@ import { ConfigError, ConnectionError, DbopsError, UsageError } from '../errors.
 import { expandPatterns } from '../fleet/expand.js';
 import { type FleetProgress, fleetProgress } from '../fleet/progress.js';
 import { runFleet } from '../fleet/run.js';
+import { dedupeTargets, preselect, selectTargets } from '../fleet/select.js';
 import { connectionStatus, fleetReport } from '../fleet/status.js';
-import {
-  dedupeTargets,
-  parseTargetLines,
-  parseTargetsFile,
-  preselect,
-  selectTargets,
-} from '../fleet/targets.js';
+import { parseTargetLines, parseTargetsFile } from '../fleet/targets.js';
 import type { FleetReport, FleetTarget, TargetReports, TargetResult } from '../fleet/types.js';
 import { silentProgress } from '../progress.js';
 import { makeReport, type Report, type ReportKind } from '../report/types.js';

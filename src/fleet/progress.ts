@@ -1,3 +1,4 @@
+import { statusLine } from '../report/progress.js';
 import type { TargetStatus } from './types.js';
 
 /** Progress of a fleet run: targets done of total, each worker's current target, elapsed, ETA. */
@@ -11,22 +12,21 @@ export interface FleetProgress {
 }
 
 /**
- * Like the single-database progress (src/report/progress.ts): a live line on a TTY (redrawn at
- * most 10 times a second, cut to the terminal's width), plain lines every `intervalMs` otherwise,
- * and a final line. Never on stdout.
+ * Like the single-database progress (src/report/progress.ts): a live line on a TTY (cut to the
+ * terminal's width), plain lines every `intervalMs` otherwise, and a final line; also redrawn on
+ * a clock, so that a slow target does not freeze it. Never on stdout.
  */
 export function fleetProgress(
   stream: NodeJS.WritableStream & { isTTY?: boolean; columns?: number },
   label: string,
   intervalMs = 2000,
 ): FleetProgress {
-  const tty = stream.isTTY === true;
+  const out = statusLine(stream, intervalMs);
   const current = new Map<number, string>();
   let total = 0;
   let done = 0;
   let notOk = 0;
   let started = 0;
-  let lastDraw = 0;
   let timer: NodeJS.Timeout | undefined;
   const line = () => {
     const secs = (Date.now() - started) / 1000;
@@ -36,39 +36,30 @@ export function fleetProgress(
     const text =
       `${label}: ${done}/${total} targets${notOk > 0 ? ` (${notOk} not ok)` : ''}` +
       `${running.length > 0 ? ` | now: ${running.join(', ')}` : ''} | ${secs.toFixed(1)} s${eta}`;
-    return tty && stream.columns ? text.slice(0, stream.columns - 1) : text;
-  };
-  const draw = (final: boolean) => {
-    const now = Date.now();
-    if (!final && now - lastDraw < (tty ? 100 : intervalMs)) return;
-    lastDraw = now;
-    stream.write(tty ? `\r\x1b[2K${line()}${final ? '\n' : ''}` : `${line()}\n`);
+    return out.tty && stream.columns ? text.slice(0, stream.columns - 1) : text;
   };
   return {
     start(t) {
       total = t;
       started = Date.now();
-      lastDraw = tty ? 0 : started;
-      // A slow target must not freeze the line: redraw on a clock too.
-      timer = setInterval(() => draw(false), tty ? 250 : intervalMs);
+      out.restart();
+      timer = setInterval(() => out.draw(line, false), out.tty ? 250 : intervalMs);
       timer.unref();
     },
     begin(worker, target) {
       current.set(worker, target);
-      draw(false);
+      out.draw(line, false);
     },
     end(worker, status) {
       current.delete(worker);
       done += 1;
       if (status !== 'ok' && status !== 'warn') notOk += 1;
-      draw(false);
+      out.draw(line, false);
     },
-    note(message) {
-      stream.write(`${tty ? '\r\x1b[2K' : ''}${message}\n`);
-    },
+    note: out.note,
     finish() {
       clearInterval(timer);
-      if (total > 0) draw(true);
+      if (total > 0) out.draw(line, true);
     },
   };
 }

@@ -1,4 +1,4 @@
-import { escapeData, escapeProperty, findingMessage } from '../report/github.js';
+import { annotation, escapeData, escapeProperty } from '../report/github.js';
 import { familyCells, matrixFamilies } from './matrix.js';
 import { summaryCounts } from './status.js';
 import type { FleetReport } from './types.js';
@@ -13,16 +13,8 @@ export function renderFleetGithub(report: FleetReport): { stdout: string; markdo
   for (const t of report.targets) {
     const items = [...(t.report?.items ?? []), ...(t.gate?.items ?? [])];
     for (const item of items) {
-      const command =
-        ['fail', 'failed', 'error'].includes(item.status) || item.notOk
-          ? 'error'
-          : item.status === 'warn'
-            ? 'warning'
-            : undefined;
-      if (!command) continue;
-      lines.push(
-        `::${command} title=${escapeProperty(`dbops ${t.target.name} ${item.id}`)}::${escapeData(findingMessage(item))}`,
-      );
+      const line = annotation(item, `dbops ${t.target.name} ${item.id}`);
+      if (line) lines.push(line);
     }
     if (!['ok', 'warn', 'fail'].includes(t.status) || t.report?.error) {
       lines.push(

@@ -1,14 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { likePattern } from '../../src/fleet/expand.js';
 import { planPhases, runFleet } from '../../src/fleet/run.js';
+import { dedupeTargets, preselect, selectTargets } from '../../src/fleet/select.js';
 import { fleetReport, summaryCounts } from '../../src/fleet/status.js';
-import {
-  dedupeTargets,
-  parseTargetLines,
-  preselect,
-  readTargetList,
-  selectTargets,
-} from '../../src/fleet/targets.js';
+import { parseTargetLines, readTargetList } from '../../src/fleet/targets.js';
 import type { FleetTarget, TargetReports } from '../../src/fleet/types.js';
 import { makeReport } from '../../src/report/types.js';
 
