@@ -3,6 +3,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ConfigError } from './errors.js';
 import { FAMILY_NAMES, type FamilyName, isFamilyName } from './families/names.js';
+import { readTargetList } from './fleet/targets.js';
+import type { FleetTarget } from './fleet/types.js';
 
 /** Skew thresholds; see docs/skew.md. */
 export interface SkewSettings {
@@ -44,6 +46,8 @@ export interface ResolvedConfig {
     sampleSize: number;
   };
   skew: SkewSettings;
+  /** Fleet mode: the targets `--target <name...>` selects from (see docs/fleet.md). */
+  targets: FleetTarget[] | undefined;
 }
 
 export const DEFAULT_SCHEMAS: Record<FamilyName, string> = {
@@ -66,6 +70,7 @@ export function defaultConfig(): ResolvedConfig {
     batchSize: 10_000,
     checks: { statementTimeoutMs: 60_000, sampleSize: 5 },
     skew: { table: 'chunks', warn: 1.1, fail: 1.2, hot: 1.2, cold: 0.8 },
+    targets: undefined,
   };
 }
 
@@ -121,6 +126,7 @@ export function validateConfig(raw: unknown, file: string): ResolvedConfig {
     'batchSize',
     'checks',
     'skew',
+    'targets',
   ]);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) problems.push(`${key}: unknown key (known: ${[...known].join(', ')})`);
@@ -130,6 +136,7 @@ export function validateConfig(raw: unknown, file: string): ResolvedConfig {
     else problems.push('databaseUrl: must be a string');
   }
   if (obj.families !== undefined) config.families = readFamilies(obj.families, problems);
+  if (obj.targets !== undefined) config.targets = readTargetList(obj.targets, 'targets', problems);
   if (obj.schemas !== undefined) readSchemas(obj.schemas, config, problems);
   config.lockTimeoutMs = readInt(obj, 'lockTimeoutMs', config.lockTimeoutMs, 1, problems);
   config.lockRetries = readInt(obj, 'lockRetries', config.lockRetries, 0, problems);

@@ -136,16 +136,30 @@ export async function runMigrate(env: OperationEnv, req: MigrateRequest = {}): P
   });
 }
 
-/** `migrate status`: one item per family, then one per migration (applied with when, pending, changed). */
-export async function runStatus(env: OperationEnv, req: StatusRequest = {}): Promise<Report> {
+/**
+ * `migrate status`: one item per family, then one per migration (applied with when, pending,
+ * changed). Without families named or configured it covers every family dbops knows; with
+ * `scope` `applied` (fleet mode's state after a migration run) only those with a migration
+ * applied, as `check` does.
+ */
+export async function runStatus(
+  env: OperationEnv,
+  req: StatusRequest = {},
+  scope: 'known' | 'applied' = 'known',
+): Promise<Report> {
   return withClient(env, async (client) => {
     const started = new Date();
     const { availableFamilies } = await import('../families/index.js');
-    const { namedTargets } = await import('../migrate/targets.js');
+    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
     const { migrationStatus } = await import('../migrate/status.js');
     const families = req.families ?? [];
-    const names = families.length > 0 ? families : (env.config.families ?? availableFamilies());
-    const rows = await migrationStatus(client, namedTargets(names, env.config));
+    const targets =
+      families.length > 0
+        ? namedTargets(families, env.config)
+        : scope === 'applied'
+          ? await checkedTargets(client, env.config)
+          : namedTargets(env.config.families ?? availableFamilies(), env.config);
+    const rows = await migrationStatus(client, targets);
     return statusReport('migrate status', started, rows, req.failOnPending === true);
   });
 }

@@ -1,9 +1,6 @@
 import type { Command } from 'commander';
-import type { OperationEnv } from '../api/session.js';
 import { UsageError } from '../errors.js';
-import type { Report } from '../report/types.js';
-import { commandContext } from './context.js';
-import { emit } from './output.js';
+import { type Job, runJob } from './job.js';
 
 interface CheckOptions {
   failOn?: string;
@@ -14,7 +11,10 @@ interface CheckOptions {
   fail?: string;
 }
 
-/** Registers `dbops check consistency|schema|skew|all`: parse, call the API, render. */
+/**
+ * Registers `dbops check consistency|schema|skew|all`: parse, then run the API's check on one
+ * database or over a fleet (runJob), render.
+ */
 export function registerCheck(program: Command, signal: AbortSignal): void {
   const check = program
     .command('check')
@@ -69,17 +69,11 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
     );
 }
 
-async function run(
-  cmd: Command,
-  signal: AbortSignal,
-  opts: CheckOptions,
-  operation: (env: OperationEnv) => Promise<Report>,
-): Promise<void> {
+async function run(cmd: Command, signal: AbortSignal, opts: CheckOptions, job: Job): Promise<void> {
   const failOn = opts.failOn ?? 'fail';
   if (failOn !== 'warn' && failOn !== 'fail')
     throw new UsageError(`--fail-on ${failOn}: use warn or fail`);
-  const ctx = await commandContext(cmd, signal);
-  emit(ctx, await operation(ctx), failOn);
+  await runJob(cmd, signal, job, { failOn });
 }
 
 function ratio(flag: string, value: string): number {

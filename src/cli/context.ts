@@ -1,25 +1,22 @@
 import type { Command } from 'commander';
-import type pg from 'pg';
-import type { ResolvedConfig } from '../config.js';
-import type { ConnectionSpec } from '../db/connection.js';
+import type { OperationEnv } from '../api/session.js';
 import { UsageError } from '../errors.js';
-import type { Progress } from '../progress.js';
 import { stderrProgress } from '../report/progress.js';
 import { type Renderer, rendererFor } from './output.js';
 
 export type Format = 'table' | 'json' | 'junit' | 'github' | 'html';
 const FORMATS: Format[] = ['table', 'json', 'junit', 'github', 'html'];
 
-/** Everything a command handler needs, resolved once from global options, env and config. */
-export interface CommandContext {
-  config: ResolvedConfig;
-  connection: ConnectionSpec;
+/**
+ * Everything a command handler needs, resolved once from global options, env and config. It is
+ * the OperationEnv the API operations take (config, connection, signal, progress); fleet mode
+ * makes one OperationEnv per target instead.
+ */
+export interface CommandContext extends OperationEnv {
   format: Format;
   color: boolean;
-  progress: Progress;
   /** Renders a report in `format`; loaded here so that only the chosen format's code is loaded. */
   render: Renderer;
-  signal: AbortSignal;
   /** Where reports go (stdout) and where messages go (stderr). */
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -84,17 +81,4 @@ export function parsePositiveInt(flag: string, value: string, min = 1): number {
     throw new UsageError(`${flag} ${value}: expected a whole number >= ${min}`);
   }
   return n;
-}
-
-/**
- * Opens the job's connection with the session settings (lock_timeout, statement_timeout),
- * cancels its running statement on Ctrl-C, and always closes it.
- */
-export async function withDatabase<T>(
-  ctx: CommandContext,
-  fn: (client: pg.Client) => Promise<T>,
-  settings: { statementTimeoutMs?: number } = {},
-): Promise<T> {
-  const { withClient } = await import('../api/session.js');
-  return withClient(ctx, fn, settings);
 }

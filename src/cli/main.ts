@@ -14,7 +14,9 @@ Exit codes:
   0  success; every check ok (warnings allowed unless --fail-on warn)
   1  findings: a check failed, skew past the fail threshold, pending migrations with --fail-on-pending
   2  dbops could not do the job: usage or config error, connection refused, lock not obtained,
-     SQL error, interrupted`;
+     SQL error, interrupted
+Over a fleet (--targets): 0 every target ok; 1 findings on any target; 2 any target could not be
+processed (unreachable, refused, error, not attempted); the last line counts each.`;
 
 function packageVersion(): string {
   return (
@@ -43,6 +45,10 @@ export function buildProgram(signal: AbortSignal): Command {
       '--statement-timeout <ms>',
       'statement_timeout for migrations and resyncs, in ms (0 = none)',
     )
+    .option('--targets <file>', 'fleet: run on every target in this JSON file (- : URLs on stdin)')
+    .option('--target <name...>', 'fleet: only these targets (from --targets or config targets)')
+    .option('--parallel <n>', 'fleet: targets worked on at once (default 4, at most 32)')
+    .option('--fail-fast', 'fleet: start no further target after one fails')
     .addHelpText('after', EXIT_CODES)
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();

@@ -1,21 +1,20 @@
 import type { Command } from 'commander';
 import type { MigrateRequest } from '../api/types.js';
-import { type CommandContext, commandContext, parsePositiveInt } from './context.js';
-import { emit } from './output.js';
+import { parsePositiveInt } from './context.js';
+import { type JobOptions, runJob } from './job.js';
 
 /**
- * Registers `dbops migrate up|down|status|redo|create`: each parses its options, calls the API
- * (src/api/operations.ts, loaded when the command runs so that start-up and --help stay cheap),
- * renders the report and sets the exit code.
+ * Registers `dbops migrate up|down|status|redo|create`: each parses its options, runs the API
+ * operation (src/api/operations.ts, loaded when the command runs so that start-up and --help
+ * stay cheap) on one database or over a fleet (runJob), renders the report and sets the exit code.
  */
 export function registerMigrate(program: Command, signal: AbortSignal): void {
   const migrate = program
     .command('migrate')
     .description('apply, roll back and inspect migrations per family');
   const run = async (cmd: Command, request: MigrateRequest) => {
-    const ctx = await commandContext(cmd, signal);
     const { runMigrate } = await import('../api/operations.js');
-    emit(ctx, await runMigrate(ctx, request));
+    await runJob(cmd, signal, (env) => runMigrate(env, request), fleetOptions(request));
   };
 
   migrate
@@ -30,6 +29,8 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
       'stop after this migration (name or 4-digit index); needs one family',
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .option('--canary <n>', 'fleet: migrate n targets first; go on only if check all is healthy')
+    .option('--wave <size>', 'fleet: go on in waves of this size; stop at the first unhealthy one')
     .action((families: string[], opts: UpOptions, cmd: Command) =>
       run(cmd, {
         direction: 'up',
@@ -63,9 +64,10 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .description('applied (with when) / pending / changed-since-applied per migration')
     .option('--fail-on-pending', 'exit 1 when any migration is pending')
     .action(async (families: string[], opts: { failOnPending?: boolean }, cmd: Command) => {
-      const ctx: CommandContext = await commandContext(cmd, signal);
       const { runStatus } = await import('../api/operations.js');
-      emit(ctx, await runStatus(ctx, { families, failOnPending: opts.failOnPending === true }));
+      await runJob(cmd, signal, (env) =>
+        runStatus(env, { families, failOnPending: opts.failOnPending === true }),
+      );
     });
 
   migrate
@@ -106,4 +108,23 @@ interface DownOptions {
   to?: string;
   all?: boolean;
   dryRun?: boolean;
+}
+
+/**
+ * Fleet mode of up/down/redo: each family's state after the run (the `migrate status` operation
+ * over the named families, else those with a migration applied), and `check all` as the gate of
+ * canaries and waves. Both are the API operations the single-database commands run.
+ */
+function fleetOptions(request: MigrateRequest): JobOptions {
+  const families = request.families ?? [];
+  return {
+    state: async (env) => {
+      const { runStatus } = await import('../api/operations.js');
+      return runStatus(env, { families }, 'applied');
+    },
+    gate: async (env) => {
+      const { runCheck } = await import('../api/operations.js');
+      return runCheck(env, { kind: 'all' });
+    },
+  };
 }

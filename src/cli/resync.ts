@@ -1,8 +1,11 @@
 import type { Command } from 'commander';
-import { commandContext, parsePositiveInt } from './context.js';
-import { emit } from './output.js';
+import { parsePositiveInt } from './context.js';
+import { runJob } from './job.js';
 
-/** `dbops resync <target...|all> [--dry-run] [--batch-size n]`: parse, call the API, render. */
+/**
+ * `dbops resync <target...|all> [--dry-run] [--batch-size n]`: parse, then run the API's resync
+ * on one database or over a fleet (runJob), render.
+ */
 export function registerResync(program: Command, signal: AbortSignal): void {
   program
     .command('resync <target...>')
@@ -24,13 +27,13 @@ export function registerResync(program: Command, signal: AbortSignal): void {
           opts.batchSize === undefined
             ? undefined
             : parsePositiveInt('--batch-size', opts.batchSize);
-        const ctx = await commandContext(cmd, signal);
-        const report = await runResync(ctx, {
-          targets: names,
-          dryRun: opts.dryRun === true,
-          ...(batchSize ? { batchSize } : {}),
-        });
-        emit(ctx, report);
+        await runJob(cmd, signal, (env) =>
+          runResync(env, {
+            targets: names,
+            dryRun: opts.dryRun === true,
+            ...(batchSize ? { batchSize } : {}),
+          }),
+        );
       },
     );
 }

@@ -12,7 +12,8 @@ export interface ConnectionSpec {
     | 'config file'
     | 'PG* variables'
     | 'default'
-    | 'embedded server';
+    | 'embedded server'
+    | 'fleet target';
   /** Connect to this database instead of the one the URL or PGDATABASE names. */
   database?: string;
 }

@@ -8,22 +8,27 @@ import type { Report, ReportItem } from './types.js';
 export function renderGithub(report: Report): { stdout: string; markdown: string } {
   const lines: string[] = [];
   for (const item of report.items) {
-    const command =
-      ['fail', 'failed', 'error'].includes(item.status) || item.notOk
-        ? 'error'
-        : item.status === 'warn'
-          ? 'warning'
-          : undefined;
-    if (!command) continue;
-    lines.push(
-      `::${command} title=${escapeProperty(`dbops ${item.id}`)}::${escapeData(message(item))}`,
-    );
+    const line = annotation(item, `dbops ${item.id}`);
+    if (line) lines.push(line);
   }
   lines.push(`dbops ${report.command}: ${report.status} (${report.items.length} ${report.kind})`);
   return { stdout: `${lines.join('\n')}\n`, markdown: markdown(report) };
 }
 
-function message(item: ReportItem): string {
+/** `::error` for fail/error items, `::warning` for warn items, nothing for the rest. */
+export function annotation(item: ReportItem, title: string): string | undefined {
+  const command =
+    ['fail', 'failed', 'error'].includes(item.status) || item.notOk
+      ? 'error'
+      : item.status === 'warn'
+        ? 'warning'
+        : undefined;
+  if (!command) return undefined;
+  return `::${command} title=${escapeProperty(title)}::${escapeData(findingMessage(item))}`;
+}
+
+/** One finding as annotation text: count and title, sample, message, fix. */
+function findingMessage(item: ReportItem): string {
   const parts = [`${item.count ?? 0} × ${item.title ?? item.id}`];
   if (item.sample && item.sample.length > 0) parts.push(`sample: ${item.sample.join(', ')}`);
   if (item.message) parts.push(item.message);

@@ -2,7 +2,12 @@ import type { Report } from './types.js';
 
 /** Exactly one JSON document; the item list is keyed by the report kind (checks/migrations/targets). */
 export function renderJson(report: Report): string {
+  return `${JSON.stringify(jsonDocument(report), null, 2)}\n`;
+}
+
+/** The JSON document as an object (fleet mode embeds one per target). */
+export function jsonDocument(report: Report): Record<string, unknown> {
   const { kind, items, ...rest } = report;
   const { notes, error, ...head } = rest;
-  return `${JSON.stringify({ ...head, [kind]: items, ...(notes ? { notes } : {}), ...(error ? { error } : {}) }, null, 2)}\n`;
+  return { ...head, [kind]: items, ...(notes ? { notes } : {}), ...(error ? { error } : {}) };
 }

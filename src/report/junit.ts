@@ -34,8 +34,9 @@ export function renderJunit(report: Report, failOn: 'warn' | 'fail' = 'fail'): s
   ].join('\n');
 }
 
-function testcase(item: ReportItem, failure: boolean): string {
-  const open = `    <testcase classname="dbops.${esc(item.family ?? 'dbops')}" name="${esc(item.id)}" time="${((item.numbers?.durationMs ?? 0) / 1000).toFixed(3)}"`;
+/** One <testcase>; `classPrefix` lets fleet mode put the target in the class name. */
+export function testcase(item: ReportItem, failure: boolean, classPrefix = 'dbops'): string {
+  const open = `    <testcase classname="${esc(classPrefix)}.${esc(item.family ?? 'dbops')}" name="${esc(item.id)}" time="${((item.numbers?.durationMs ?? 0) / 1000).toFixed(3)}"`;
   const text = findingText(item);
   if (item.status === 'skipped' && !failure)
     return `${open}>\n      <skipped message="${esc(item.message ?? 'skipped')}"/>\n    </testcase>`;
@@ -58,7 +59,7 @@ export function findingText(item: ReportItem): string {
   return lines.join('\n');
 }
 
-function esc(text: string): string {
+export function esc(text: string): string {
   return text.replace(
     /[&<>"']/g,
     (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&apos;' })[c]!,

@@ -14,6 +14,8 @@ export interface CliOptions {
   url?: string;
   env?: Record<string, string | undefined>;
   cwd?: string;
+  /** Written to the child's stdin, which is then closed (default: no stdin). */
+  input?: string;
 }
 
 function childEnv(options: CliOptions): NodeJS.ProcessEnv {
@@ -36,8 +38,9 @@ export function startCli(
   const child = spawn(process.execPath, [BIN, ...args], {
     env: childEnv(options),
     cwd: options.cwd ?? process.cwd(),
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
   });
+  if (options.input !== undefined) child.stdin!.end(options.input);
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {
