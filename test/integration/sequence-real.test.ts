@@ -181,30 +181,3 @@ describe("sequence on Nova's real schema (global BIGSERIAL sequence_number adopt
     expect(await tableChecksum(db.client, SEARCH)).toBe(searchBefore);
   }, 120_000);
 });
-
-describe("sequence on Nova's messaging-service schema: refused in one round", () => {
-  let db: TestDatabase;
-  afterAll(async () => {
-    await db?.drop();
-  });
-
-  it('dry run and real run exit 2 with the same problems, nothing changed', async () => {
-    db = await createTestDatabase('sequence_real_ms');
-    await loadRealFixture(db.client, 'sequence_real_messaging_service.sql');
-    const before = await catalogSnapshot(db.client, ['public']);
-    const dry = await runCli(['migrate', 'up', 'sequence', '--dry-run'], { url: db.url });
-    const real = await runCli(['migrate', 'up', 'sequence'], { url: db.url });
-    expect(dry.code).toBe(2);
-    expect(real.code).toBe(2);
-    expect(dry.stderr).toBe(real.stderr);
-    for (const what of [
-      'messages.content_tsv already exists',
-      'conversations.member_count already exists',
-      'counted twice',
-      'conversations.last_message_id already exists',
-      'conversation_counters(last_seq) exists',
-    ])
-      expect(real.stderr).toContain(what);
-    expect(await catalogSnapshot(db.client, ['public'])).toEqual(before);
-  }, 60_000);
-});
