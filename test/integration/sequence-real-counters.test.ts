@@ -9,6 +9,7 @@ import {
   type TestDatabase,
   tableChecksum,
 } from '../helpers/db.js';
+import { createGroup, removeMember, sendMessage } from '../helpers/novaMessagingService.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import { wrongConversations } from '../helpers/sequenceReal.js';
 
@@ -191,4 +192,21 @@ describe("sequence on Nova's messaging-service schema: refused in one round", ()
     expect(real.stderr).not.toContain('last_message_id');
     expect(await catalogSnapshot(db.client, ['public'])).toEqual(before);
   }, 60_000);
+
+  it("after the refusal the service's own writes work as before: it numbers messages and counts members itself", async () => {
+    const user = (n: number) =>
+      db.client.query(`SELECT md5('user' || $1::int)::uuid AS id`, [n]).then((r) => r.rows[0].id);
+    const [a, b, c] = [await user(1), await user(2), await user(3)];
+    const group = await createGroup(db.client, a, [b, c]);
+    expect(await sendMessage(db.client, group, a, 'first')).toBe(1);
+    expect(await sendMessage(db.client, group, b, 'second')).toBe(2);
+    await removeMember(db.client, group, c);
+    const { rows } = await db.client.query(
+      `SELECT c.member_count, k.last_seq::int AS last_seq,
+              (SELECT count(*)::int FROM conversation_members m WHERE m.conversation_id = c.id) AS members
+         FROM conversations c JOIN conversation_counters k ON k.conversation_id = c.id WHERE c.id = $1`,
+      [group],
+    );
+    expect(rows[0]).toEqual({ member_count: 2, last_seq: 2, members: 2 });
+  });
 });
