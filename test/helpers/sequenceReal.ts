@@ -133,12 +133,13 @@ export const NOVA_WRITES = {
       `UPDATE messages SET deleted_at = now() WHERE id = md5('msg' || (1 + $1::int % 12000))::uuid`,
       [i],
     ),
-  /** Deletes the oldest id in `sent` (ids startNovaWriter put there), if any. */
-  hardDelete: (c: pg.Client, sent: string[]) => {
+  /** Deletes the oldest id in `sent` (ids startNovaWriter put there), if any; counts in `deleted`. */
+  hardDelete: async (c: pg.Client, sent: string[], deleted: { rows: number }) => {
     const id = sent.shift();
     // Nothing to delete yet: wait a little (a loop of resolved promises would starve the event loop).
     if (id === undefined) return new Promise((resolve) => setTimeout(resolve, 10));
-    return c.query('DELETE FROM messages WHERE id = $1', [id]);
+    const result = await c.query('DELETE FROM messages WHERE id = $1', [id]);
+    deleted.rows += result.rowCount ?? 0;
   },
   memberJoinAndLeave: async (c: pg.Client, i: number) => {
     const conv = `conv${1 + ((i * 37) % 1200)}`;
