@@ -5,16 +5,30 @@
  * statement (how long it was blocked) and its slow statements placed on the migration's
  * timeline, then an independent check that numbers and counters are exact.
  *
- *   npm run build && node dist/bench/online-sequence.js [messages=1000000] [conversations=20000]
+ * With --real, on Nova's real schema instead (shared/fixtures/real/sequence_real.sql, grown to
+ * `messages` messages over `conversations` conversations): the global BIGSERIAL sequence_number
+ * is adopted, Nova's row triggers on messages are in place, and the writer is Nova's own send
+ * (one message per INSERT, then the number read back as the service does; every 10th send also
+ * adds a member).
+ *
+ *   npm run build && node dist/bench/online-sequence.js [--real] [messages=1000000] [conversations=20000]
  */
+import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import type pg from 'pg';
-import { novaBaseSchemaSql, seedNova } from '../src/families/sequence/fixture.js';
+import { growRealNova, novaBaseSchemaSql, seedNova } from '../src/families/sequence/fixture.js';
+import { packageRoot } from '../src/paths.js';
 import { runDbops } from './lib/cli.js';
 import { createBenchDatabase } from './lib/db.js';
 import { startWriter } from './lib/writer.js';
 
-const messages = Number(process.argv[2] ?? 1_000_000);
-const conversations = Number(process.argv[3] ?? 20_000);
+const real = process.argv.includes('--real');
+const args = process.argv.slice(2).filter((a) => a !== '--real');
+const messages = Number(args[0] ?? 1_000_000);
+const conversations = Number(args[1] ?? 20_000);
+/** sequence_real.sql's own messages, before it is grown. */
+const REAL_FIXTURE_MESSAGES = 12_000;
 
 /** Every invariant of the family, by plain aggregates (no dbops SQL). Each count should be 0. */
 const DRIFT = `
@@ -49,20 +63,54 @@ SELECT
 
 const db = await createBenchDatabase('online_sequence');
 try {
-  await db.client.query(novaBaseSchemaSql());
   let t = performance.now();
-  await seedNova(db.client, { conversations, messages });
+  if (real) {
+    const fixture = join(packageRoot, '..', 'shared', 'fixtures', 'real', 'sequence_real.sql');
+    await db.client.query(readFileSync(fixture, 'utf8'));
+    await growRealNova(db.client, {
+      messages: messages - REAL_FIXTURE_MESSAGES,
+      conversations,
+    });
+  } else {
+    await db.client.query(novaBaseSchemaSql());
+    await seedNova(db.client, { conversations, messages });
+  }
   await db.client.query('VACUUM ANALYZE');
   console.log(
-    `seeded ${messages} messages over ${conversations} conversations in ${Math.round(performance.now() - t)} ms`,
+    `seeded ${messages} messages over ${conversations} conversations${real ? ' (sequence_real.sql)' : ''} in ${Math.round(performance.now() - t)} ms`,
   );
   const ids = (await db.client.query('SELECT id FROM conversations')).rows.map((r) => r.id);
 
   const slow: { atMs: number; ms: number }[] = [];
   let sent = 0;
   let started = performance.now();
+  /** Nova's send on its real schema: INSERT, then the number read back (seed 002_5dc26d723e23e88a). */
+  const sendLikeNova = async (c: pg.Client) => {
+    const conversation = ids[Math.floor(Math.random() * ids.length)];
+    const { rows } = await c.query<{ id: string }>(
+      `INSERT INTO messages (conversation_id, sender_id, encrypted_content, nonce, content)
+       VALUES ($1, md5('user1')::uuid, 'x', 'n', 'bench ' || $2::int) RETURNING id`,
+      [conversation, sent],
+    );
+    const read = await c.query('SELECT id, sequence_number FROM messages WHERE id = $1', [
+      rows[0]!.id,
+    ]);
+    if (read.rows[0]?.sequence_number == null) throw new Error('sequence_number read back NULL');
+    if (++sent % 10 === 0)
+      await c.query(
+        `INSERT INTO conversation_members (conversation_id, user_id)
+         VALUES ($1, md5('user' || (1 + $2::int % 300))::uuid) ON CONFLICT DO NOTHING`,
+        [conversation, sent],
+      );
+  };
   const write = async (c: pg.Client) => {
     const begin = performance.now();
+    if (real) {
+      await sendLikeNova(c);
+      const ms = performance.now() - begin;
+      if (ms > 250) slow.push({ atMs: Math.round(begin - started), ms: Math.round(ms) });
+      return;
+    }
     const batch = Array.from({ length: 10 }, () => ids[Math.floor(Math.random() * ids.length)]);
     await c.query(
       `INSERT INTO messages (conversation_id, sender_id, content)
@@ -80,10 +128,13 @@ try {
   };
   const writer = startWriter(await db.connect(), write);
   await new Promise((r) => setTimeout(r, 2000)); // the writer's latency before the migration
+  const round = (l: number[]) => l.map((x) => Math.round(x * 100) / 100);
+  const loadBefore = round(loadavg());
   t = performance.now();
   started = t;
   const run = await runDbops(['--format', 'json', 'migrate', 'up', 'sequence'], db.url);
   const migrateMs = Math.round(performance.now() - t);
+  const loadAfter = round(loadavg());
   await new Promise((r) => setTimeout(r, 1000));
   const stats = await writer.stop();
   if (run.code !== 0) throw new Error(`migrate up failed (${run.code}): ${run.stderr}`);
@@ -100,11 +151,13 @@ try {
   console.log(
     JSON.stringify(
       {
+        schema: real ? 'sequence_real.sql' : 'UPSTREAM.md base schema',
         messages,
         conversations,
+        loadAverage: { beforeUp: loadBefore, afterUp: loadAfter },
         migrateMs,
         steps,
-        writer: { ...stats, messagesSent: sent * 10 },
+        writer: { ...stats, messagesSent: real ? sent : sent * 10 },
         slowWrites: slow,
         drift,
         checkMs: Math.round(performance.now() - t),

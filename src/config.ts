@@ -48,7 +48,18 @@ export interface ResolvedConfig {
   skew: SkewSettings;
   /** Fleet mode: the targets `--target <name...>` selects from (see docs/fleet.md). */
   targets: FleetTarget[] | undefined;
+  /**
+   * Who writes a column that a family would add but the database already has
+   * (`"<table>.<column>"` in the family's schema): `"app"` (the application maintains it: the
+   * family cannot take it over and refuses, saying so) or `"dbops"` (nothing but dbops will
+   * write it from now on: the family adopts it, saving its values for down). Asked for only
+   * where the catalog cannot tell, e.g. `conversations.member_count`. Default: none declared.
+   */
+  columnWriters: Record<string, ColumnWriter>;
 }
+
+/** See ResolvedConfig.columnWriters. */
+export type ColumnWriter = 'app' | 'dbops';
 
 export const DEFAULT_SCHEMAS: Record<FamilyName, string> = {
   lookup: 'queen',
@@ -71,6 +82,7 @@ export function defaultConfig(): ResolvedConfig {
     checks: { statementTimeoutMs: 60_000, sampleSize: 5 },
     skew: { table: 'chunks', warn: 1.1, fail: 1.2, hot: 1.2, cold: 0.8 },
     targets: undefined,
+    columnWriters: {},
   };
 }
 
@@ -127,6 +139,7 @@ export function validateConfig(raw: unknown, file: string): ResolvedConfig {
     'checks',
     'skew',
     'targets',
+    'columnWriters',
   ]);
   for (const key of Object.keys(obj)) {
     if (!known.has(key)) problems.push(`${key}: unknown key (known: ${[...known].join(', ')})`);
@@ -138,6 +151,7 @@ export function validateConfig(raw: unknown, file: string): ResolvedConfig {
   if (obj.families !== undefined) config.families = readFamilies(obj.families, problems);
   if (obj.targets !== undefined) config.targets = readTargetList(obj.targets, 'targets', problems);
   if (obj.schemas !== undefined) readSchemas(obj.schemas, config, problems);
+  if (obj.columnWriters !== undefined) readColumnWriters(obj.columnWriters, config, problems);
   config.lockTimeoutMs = readInt(obj, 'lockTimeoutMs', config.lockTimeoutMs, 1, problems);
   config.lockRetries = readInt(obj, 'lockRetries', config.lockRetries, 0, problems);
   config.statementTimeoutMs = readInt(obj, 'statementTimeoutMs', 0, 0, problems);
@@ -198,6 +212,24 @@ function readSchemas(value: unknown, config: ResolvedConfig, problems: Problems)
     } else {
       config.schemas[family] = schema;
     }
+  }
+}
+
+function readColumnWriters(value: unknown, config: ResolvedConfig, problems: Problems): void {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    problems.push(
+      'columnWriters: must be an object mapping "<table>.<column>" to "app" or "dbops"',
+    );
+    return;
+  }
+  for (const [column, writer] of Object.entries(value)) {
+    if (!/^[^.\s]+\.[^.\s]+$/.test(column))
+      problems.push(`columnWriters.${column}: the key must be "<table>.<column>"`);
+    else if (writer !== 'app' && writer !== 'dbops')
+      problems.push(
+        `columnWriters.${column}: must be "app" (the application writes it) or "dbops" (dbops may take it over), got ${JSON.stringify(writer)}`,
+      );
+    else config.columnWriters[column] = writer;
   }
 }
 

@@ -3,8 +3,8 @@
  * short transaction. CREATE TRIGGER takes SHARE ROW EXCLUSIVE on conversation_members (member
  * writes wait, reads go on) for milliseconds, bounded by lock_timeout.
  *
- * A conversation whose member_count is NULL (not computed yet) is counted by the backfill (0007);
- * on NULL a delta is a no-op, but it still takes the conversation's row lock, which is what lets
+ * A conversation not computed yet (last_sequence_number NULL) is counted by the backfill (0007);
+ * there a delta is a no-op, but it still takes the conversation's row lock, which is what lets
  * the backfill count while members come and go: whichever of the two gets the lock second sees
  * the other's change (see 0007).
  *
@@ -30,12 +30,20 @@ import {
  * clamped: a count going negative was already wrong (Nova's GREATEST(x - 1, 0) hid exactly
  * that). Locked first, checked, then written: READ COMMITTED returns the latest committed value
  * after any wait, and the error is raised before the CHECK constraint of 0009 would be.
+ * A conversation not computed yet (last_sequence_number NULL) is only locked: the backfill counts
+ * it. Its member_count is NULL when dbops added the column, but an adopted one holds the
+ * deployment's old value, which may be wrong and must not make a member's removal fail.
  */
 export const APPLY_MEMBER_DELTA_BODY = `
 DECLARE
   current integer;
+  counted boolean;
 BEGIN
-  SELECT member_count INTO current FROM conversations WHERE id = target FOR NO KEY UPDATE;
+  SELECT member_count, last_sequence_number IS NOT NULL INTO current, counted
+    FROM conversations WHERE id = target FOR NO KEY UPDATE;
+  IF NOT counted THEN
+    RETURN;
+  END IF;
   IF current + delta < 0 THEN
     RAISE EXCEPTION 'member_count of conversation % would drop below zero (% %)', target, current, delta
       USING ERRCODE = 'check_violation',

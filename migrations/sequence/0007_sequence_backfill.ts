@@ -50,6 +50,12 @@ import { execOnline } from '../../src/migrate/online.js';
  * a batch's uncounted conversations is renumbered from 1, after its original number is saved in
  * the same transaction (before it is overwritten; a rerun keeps the first saved original).
  *
+ * The batch's messages are locked NOWAIT once its conversations are: a message locked by someone
+ * else fails the batch (55P03; runBatches runs it again after a short wait) instead of waiting for
+ * it while holding the conversations. A hard DELETE of a message locks the message first and then,
+ * in 0005's statement trigger, its conversation: waiting for it here deadlocked (40P01 for the
+ * application's DELETE or for the batch; seen on sequence_real.sql with Nova's deletes running).
+ *
  * The engine runs the batches with session_replication_role = replica when allowed, so no trigger
  * fires on these UPDATEs: not the application's (Nova's search-index triggers), not dbops' own.
  * Nothing here needs its own: numbers, content_tsv and all four counters are written by this
@@ -82,6 +88,7 @@ BEGIN
     RETURN;
   END IF;
   PERFORM 1 FROM conversations WHERE id = ANY (todo) ORDER BY id FOR NO KEY UPDATE;
+  PERFORM 1 FROM messages WHERE conversation_id = ANY (todo) FOR NO KEY UPDATE NOWAIT;
   PERFORM set_config('synchronous_commit', 'off', true);
   IF adopted THEN
     INSERT INTO dbops.sequence_original_numbers (message_id, sequence_number)
@@ -162,6 +169,9 @@ SELECT next, keys, numbered AS rows FROM sequence_backfill_batch($1::uuid, $2::i
  */
 const MAX_BATCH_MESSAGES = 1000;
 
+/** How often one batch is tried again when a message it must renumber is locked (see above). */
+const BATCH_LOCK_RETRIES = 20;
+
 export const installs: SchemaManifest = {
   functions: [{ name: BACKFILL_FUNCTION.name, body: BACKFILL_FUNCTION.body }],
 };
@@ -182,6 +192,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
       sql: BACKFILL_BATCH,
       total,
       writesBaseTable: true,
+      lockRetries: BATCH_LOCK_RETRIES,
     },
   );
   // Every conversation is counted now: the trigger numbers every insert, the default gives way.

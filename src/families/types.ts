@@ -22,6 +22,12 @@ export interface DemoFamily {
  * before anything changes); `notes` go into the plan that `migrate up` and `--dry-run` print:
  * objects that will be adopted, unique keys that must be extended, application triggers.
  */
+/** What the operator told dbops that the catalog cannot say (from the config file). */
+export interface PreflightOptions {
+  /** config columnWriters: `"<table>.<column>"` -> who writes that existing column. */
+  columnWriters: Record<string, 'app' | 'dbops'>;
+}
+
 export interface PreflightResult {
   problems: string[];
   notes: string[];
@@ -54,7 +60,11 @@ export interface MigrationFamily {
    * are missing (so every problem is reported in one round): it must tolerate absent tables.
    * Returns one line per problem, or problems and plan notes.
    */
-  preflight?: (client: pg.ClientBase, schema: string) => Promise<string[] | PreflightResult>;
+  preflight?: (
+    client: pg.ClientBase,
+    schema: string,
+    options: PreflightOptions,
+  ) => Promise<string[] | PreflightResult>;
   /** Base tables the family's backfills UPDATE (default: none). */
   backfillWrites?: BackfillWrite[];
 }

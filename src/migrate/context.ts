@@ -1,6 +1,6 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../checks/manifest.js';
-import { backoffMs, isLockTimeout, sleep } from '../db/retry.js';
+import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
 import { InterruptedError } from '../errors.js';
 import type { Progress } from '../progress.js';
 
@@ -105,7 +105,11 @@ export async function runBatches(
   return { batches, keys, rows };
 }
 
-/** One batch; on lock_timeout it waits and runs the same batch again, up to spec.lockRetries times. */
+/**
+ * One batch; on lock_timeout it waits (backoff) and runs the same batch again, up to
+ * spec.lockRetries times; on a row lock NOWAIT could not take or a lost deadlock, the same after
+ * 50 ms, 100 ms, ... Batches are idempotent and roll back as a whole.
+ */
 async function runBatch(
   pgm: MigrationBuilder,
   ctx: MigrationContext,
@@ -116,10 +120,20 @@ async function runBatch(
     try {
       return await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
     } catch (err) {
-      if (!isLockTimeout(err) || attempt > (spec.lockRetries ?? 0) || ctx.signal.aborted) throw err;
-      const wait = backoffMs(attempt);
+      // A row a writer holds (NOWAIT) or a lost deadlock: the writer is done in milliseconds.
+      const rowBusy =
+        isDeadlock(err) || (isLockTimeout(err) && /could not obtain lock on row/.test(String(err)));
+      if (
+        !(rowBusy || isLockTimeout(err)) ||
+        attempt > (spec.lockRetries ?? 0) ||
+        ctx.signal.aborted
+      )
+        throw err;
+      const wait = rowBusy ? 50 * attempt : backoffMs(attempt);
       ctx.progress.note(
-        `${spec.label}: a batch hit lock_timeout, retry ${attempt}/${spec.lockRetries} in ${wait} ms`,
+        rowBusy
+          ? `${spec.label}: a batch met a row a writer holds (${(err as Error).message}), retry ${attempt}/${spec.lockRetries} in ${wait} ms`
+          : `${spec.label}: a batch hit lock_timeout, retry ${attempt}/${spec.lockRetries} in ${wait} ms`,
       );
       await sleep(wait);
     }

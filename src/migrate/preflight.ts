@@ -45,7 +45,9 @@ export async function preflightFamily(
     if (options.fresh) {
       result.problems.push(...(await findBaseProblems(client, def, schema)));
       if (def.preflight) {
-        const found = await def.preflight(client, schema);
+        const found = await def.preflight(client, schema, {
+          columnWriters: target.columnWriters ?? {},
+        });
         result.problems.push(...(Array.isArray(found) ? found : found.problems));
         if (!Array.isArray(found)) result.notes.push(...found.notes);
       }

@@ -1,6 +1,7 @@
 import { pathToFileURL } from 'node:url';
 import type { RunnerOption } from 'node-pg-migrate';
 import type pg from 'pg';
+import type { ColumnWriter } from '../config.js';
 import { wrapPgError } from '../db/pgError.js';
 import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
 import { setSearchPath } from '../db/session.js';
@@ -31,6 +32,8 @@ export interface FamilyTarget {
   schema: string;
   /** How backfills treat the application's triggers (set by the engine from the preflight). */
   appTriggers?: 'replica' | 'fire';
+  /** config columnWriters: who writes existing columns the family would add (for its preflight). */
+  columnWriters?: Record<string, ColumnWriter>;
 }
 
 const quietLogger = { info() {}, warn() {}, error() {} };

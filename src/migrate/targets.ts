@@ -15,7 +15,11 @@ export function namedTargets(names: string[], config: ResolvedConfig): FamilyTar
   unique.sort((a, b) => rank(a) - rank(b));
   return unique.map((name) => {
     const def = getFamily(name);
-    return { def, schema: config.schemas[def.name as FamilyName] };
+    return {
+      def,
+      schema: config.schemas[def.name as FamilyName],
+      columnWriters: config.columnWriters,
+    };
   });
 }
 

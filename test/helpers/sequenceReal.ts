@@ -1,19 +1,5 @@
 import pg from 'pg';
 
-/** Adds `n` messages to the conversations of sequence_real.sql the way Nova does (INSERT, numbers from the default). */
-export async function addNovaMessages(client: pg.ClientBase, n: number): Promise<void> {
-  await client.query(
-    `INSERT INTO messages (id, conversation_id, sender_id, encrypted_content, nonce, created_at, content)
-     SELECT md5('extra' || g)::uuid, md5('conv' || (1 + (g * 7) % 1200))::uuid,
-            md5('user' || (1 + g % 300))::uuid, 'x', 'n',
-            CASE WHEN g % 300 = 0 THEN NULL
-                 ELSE timestamptz '2025-11-01' + ((g::bigint * 104729) % 60000) * interval '1 minute' END,
-            'extra message ' || g
-       FROM generate_series(1, $1::integer) g`,
-    [n],
-  );
-}
-
 /** id -> sequence_number of every message, as one fingerprint plus the map. */
 export async function messageNumbers(client: pg.ClientBase): Promise<Map<string, string>> {
   const { rows } = await client.query<{ id: string; n: string }>(
@@ -43,9 +29,16 @@ export async function wrongConversations(
 
 /**
  * Nova's message send until `stop()`: INSERT, then read the number back as the service does
- * (`let seq: i64 = result.get("sequence_number")`, which panics on NULL). Returns what it saw.
+ * after 060 (seed 002_5dc26d723e23e88a: `SELECT id, sequence_number FROM messages WHERE id = $1`,
+ * then `let seq: i64 = result.get("sequence_number")`, which panics on NULL). Every third id
+ * sent goes into `sent` (for a hard-deleting loop). Returns what it saw.
  */
-export function startNovaWriter(url: string, conversations: string[], sender: string) {
+export function startNovaWriter(
+  url: string,
+  conversations: string[],
+  sender: string,
+  sent: string[] = [],
+) {
   let running = true;
   const seen = { sent: 0, nullNumbers: 0, errors: [] as string[] };
   const done = (async () => {
@@ -66,6 +59,7 @@ export function startNovaWriter(url: string, conversations: string[], sender: st
           );
           if (read.rows[0]?.sequence_number == null) seen.nullNumbers += 1;
           seen.sent += 1;
+          if (i % 3 === 0) sent.push(ins.rows[0]!.id);
         } catch (err) {
           seen.errors.push((err as Error).message);
         }
@@ -81,4 +75,117 @@ export function startNovaWriter(url: string, conversations: string[], sender: st
       return done;
     },
   };
+}
+
+/** What one of Nova's application loops did: operations done and the errors it got. */
+export interface LoopResult {
+  ops: number;
+  errors: string[];
+}
+
+/** Runs `step(client, i)` on its own connection until stop(); each failure is recorded, not thrown. */
+export function startLoop(
+  url: string,
+  step: (client: pg.Client, i: number) => Promise<unknown>,
+): { stop(): Promise<LoopResult> } {
+  let running = true;
+  const result: LoopResult = { ops: 0, errors: [] };
+  const done = (async () => {
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    try {
+      for (let i = 0; running; i++) {
+        try {
+          await step(client, i);
+          result.ops += 1;
+        } catch (err) {
+          result.errors.push((err as Error).message);
+        }
+      }
+    } finally {
+      await client.end();
+    }
+    return result;
+  })();
+  return {
+    stop: () => {
+      running = false;
+      return done;
+    },
+  };
+}
+
+/**
+ * Nova's other writes, each as its service runs it: an edit (content + edited_at), a soft
+ * delete (deleted_at), a hard delete of a message this test sent (no search-index row, so the
+ * index does not change), and a member joining and leaving. Edits and soft deletes are UPDATEs
+ * of messages: on sequence_real.sql they fail on Nova's own trigger, before and after dbops.
+ */
+export const NOVA_WRITES = {
+  edit: (c: pg.Client, i: number) =>
+    c.query(
+      `UPDATE messages SET content = 'edited ' || $1::int, edited_at = now(), version_number = version_number + 1
+        WHERE id = md5('msg' || (1 + $1::int % 12000))::uuid`,
+      [i],
+    ),
+  softDelete: (c: pg.Client, i: number) =>
+    c.query(
+      `UPDATE messages SET deleted_at = now() WHERE id = md5('msg' || (1 + $1::int % 12000))::uuid`,
+      [i],
+    ),
+  /** Deletes the oldest id in `sent` (ids startNovaWriter put there), if any; counts in `deleted`. */
+  hardDelete: async (c: pg.Client, sent: string[], deleted: { rows: number }) => {
+    const id = sent.shift();
+    // Nothing to delete yet: wait a little (a loop of resolved promises would starve the event loop).
+    if (id === undefined) return new Promise((resolve) => setTimeout(resolve, 10));
+    const result = await c.query('DELETE FROM messages WHERE id = $1', [id]);
+    deleted.rows += result.rowCount ?? 0;
+  },
+  memberJoinAndLeave: async (c: pg.Client, i: number) => {
+    const conv = `conv${1 + ((i * 37) % 1200)}`;
+    await c.query(
+      `INSERT INTO conversation_members (conversation_id, user_id) VALUES (md5($1)::uuid, md5('user' || $2::int)::uuid)
+       ON CONFLICT DO NOTHING`,
+      [conv, 1 + (i % 300)],
+    );
+    await c.query(
+      `DELETE FROM conversation_members WHERE conversation_id = md5($1)::uuid AND user_id = md5('user' || $2::int)::uuid
+         AND role = 'member' AND joined_at > now() - interval '1 hour'`,
+      [conv, 1 + (i % 300)],
+    );
+  },
+};
+
+/**
+ * Remembers which messages exist now (in schema dbops_test, outside every snapshot) and returns
+ * messages' columns as they are now, quoted, without sequence_number: the "original columns".
+ */
+export async function rememberPreexisting(client: pg.ClientBase): Promise<string[]> {
+  await client.query(`CREATE SCHEMA dbops_test;
+    CREATE TABLE dbops_test.preexisting AS SELECT id FROM messages;
+    ALTER TABLE dbops_test.preexisting ADD PRIMARY KEY (id)`);
+  const { rows } = await client.query<{ col: string }>(
+    `SELECT quote_ident(attname) AS col FROM pg_attribute
+      WHERE attrelid = 'messages'::regclass AND attnum > 0 AND NOT attisdropped
+        AND attname <> 'sequence_number' ORDER BY attnum`,
+  );
+  return rows.map((r) => r.col);
+}
+
+/**
+ * Checksums of the pre-existing messages: over their original columns (without the number), and
+ * over (id, sequence_number), so that "every original global number is back" is one comparison.
+ */
+export async function preexistingChecksums(
+  client: pg.ClientBase,
+  columns: string[],
+): Promise<{ columns: string; numbers: string }> {
+  const { rows } = await client.query<{ columns: string; numbers: string; n: string }>(
+    `SELECT count(*) AS n,
+            md5(string_agg(row(${columns.map((c) => `m.${c}`).join(', ')})::text, E'\\n' ORDER BY m.id)) AS columns,
+            md5(string_agg(m.id || ':' || m.sequence_number, E'\\n' ORDER BY m.id)) AS numbers
+       FROM messages m JOIN dbops_test.preexisting p ON p.id = m.id`,
+  );
+  const r = rows[0]!;
+  return { columns: `${r.n}:${r.columns}`, numbers: `${r.n}:${r.numbers}` };
 }

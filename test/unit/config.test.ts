@@ -45,4 +45,26 @@ describe('config validation', () => {
     expect(problems).toHaveLength(8);
     expect((error as ConfigError).message).toContain('/tmp/dbops.config.json: 8 problems');
   });
+
+  it('columnWriters: "<table>.<column>" to "app" or "dbops", every bad entry reported', () => {
+    const ok = validateConfig(
+      { columnWriters: { 'conversations.member_count': 'app' } },
+      'dbops.config.json',
+    );
+    expect(ok.columnWriters).toEqual({ 'conversations.member_count': 'app' });
+    expect(validateConfig({}, 'dbops.config.json').columnWriters).toEqual({});
+    let error: unknown;
+    try {
+      validateConfig(
+        { columnWriters: { member_count: 'app', 'conversations.last_message_id': 'me' } },
+        'dbops.config.json',
+      );
+    } catch (err) {
+      error = err;
+    }
+    expect((error as ConfigError).problems).toEqual([
+      'columnWriters.member_count: the key must be "<table>.<column>"',
+      'columnWriters.conversations.last_message_id: must be "app" (the application writes it) or "dbops" (dbops may take it over), got "me"',
+    ]);
+  });
 });

@@ -148,3 +148,79 @@ export async function insertNovaMessages(
     [count, tag, WORDS],
   );
 }
+
+/**
+ * Grows Nova's real "before" database (shared/fixtures/real/sequence_real.sql: 1,200
+ * conversations, 12,000 messages with global numbers) to `messages` more messages over
+ * `conversations` conversations in all, with the fixture's own formulas: a fifth are groups, a
+ * third strict_e2e, messages skewed towards low conversation numbers, 1 in 300 without
+ * created_at, 1 in 50 soft-deleted; search-enabled messages get their message_search_index row
+ * as Nova's service writes it. Messages are inserted with the triggers off (replica role: Nova's
+ * per-row conversation timestamp update would dominate the load time); sequence_number still
+ * comes from the global default. Deterministic. Needs a superuser. Tables in the search_path
+ * schema (the fixture's public).
+ */
+export async function growRealNova(
+  client: pg.ClientBase,
+  size: { messages: number; conversations: number },
+): Promise<void> {
+  await client.query(
+    `INSERT INTO conversations (id, conversation_type, name, created_by, created_at, updated_at, privacy_mode)
+     SELECT md5('conv' || g)::uuid, CASE WHEN g % 5 = 0 THEN 'group' ELSE 'direct' END,
+            CASE WHEN g % 5 = 0 THEN 'group ' || g END, md5('user' || (1 + g % 300))::uuid,
+            timestamptz '2025-10-01' + g * interval '1 minute', timestamptz '2025-10-01' + g * interval '1 minute',
+            CASE WHEN g % 3 = 0 THEN 'strict_e2e' ELSE 'search_enabled' END
+       FROM generate_series((SELECT count(*) FROM conversations) + 1, $1::integer) g;
+     `,
+    [size.conversations],
+  );
+  await client.query(
+    `INSERT INTO conversation_members (id, conversation_id, user_id, role, joined_at, is_archived)
+     SELECT md5('member' || g || '-' || k)::uuid, md5('conv' || g)::uuid,
+            md5('user' || (1 + (g + 37 * (k - 1)) % 300))::uuid,
+            CASE WHEN k = 1 THEN 'owner' ELSE 'member' END,
+            timestamptz '2025-10-01' + g * interval '1 minute', k = 2 AND g % 11 = 0
+       FROM generate_series(1, $1::integer) g
+      CROSS JOIN LATERAL generate_series(1, CASE WHEN g % 5 = 0 THEN 3 + g % 6 ELSE 2 END) k
+     ON CONFLICT DO NOTHING`,
+    [size.conversations],
+  );
+  // GIN indexes (Nova's trigram and full-text ones) are built once afterwards: maintaining them
+  // row by row doubled the load time. Same names and definitions.
+  const gin = await client.query<{ name: string; def: string }>(
+    `SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS def
+       FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid JOIN pg_am a ON a.oid = c.relam
+      WHERE i.indrelid IN ('messages'::regclass, 'message_search_index'::regclass)
+        AND a.amname = 'gin'`,
+  );
+  for (const index of gin.rows) await client.query(`DROP INDEX ${quoteIdent(index.name)}`);
+  await client.query('SET session_replication_role = replica');
+  try {
+    for (let from = 1; from <= size.messages; from += 100_000)
+      await client.query(
+        `INSERT INTO messages (id, conversation_id, sender_id, encrypted_content, nonce, created_at,
+                               deleted_at, content)
+         SELECT md5('grown' || g)::uuid,
+                md5('conv' || (1 + floor($3::integer * power(((hashint4(g)::bigint % 100000 + 100000) % 100000) / 100000.0, 2))::int))::uuid,
+                md5('user' || (1 + g % 300))::uuid, 'x', 'n',
+                CASE WHEN g % 300 = 0 THEN NULL
+                     ELSE timestamptz '2025-11-01' + ((g::bigint * 104729) % 60000) * interval '1 minute' END,
+                CASE WHEN g % 50 = 0 THEN timestamptz '2025-12-20' END,
+                (ARRAY['hello','lunch tomorrow?','deadline moved','see the photo','thanks!',
+                       'running late','invoice attached','call me'])[1 + g % 8] || ' grown ' || g
+           FROM generate_series($1::integer, $2::integer) g ORDER BY g`,
+        [from, Math.min(from + 99_999, size.messages), size.conversations],
+      );
+  } finally {
+    await client.query('RESET session_replication_role');
+  }
+  await client.query(
+    `INSERT INTO message_search_index (message_id, conversation_id, sender_id, search_text, created_at)
+     SELECT m.id, m.conversation_id, m.sender_id, m.content, coalesce(m.created_at, timestamptz '2025-11-01')
+       FROM messages m JOIN conversations c ON c.id = m.conversation_id
+      WHERE c.privacy_mode = 'search_enabled' AND m.deleted_at IS NULL
+        AND NOT EXISTS (SELECT 1 FROM message_search_index s WHERE s.message_id = m.id)`,
+  );
+  for (const index of gin.rows) await client.query(index.def);
+  await client.query('ANALYZE conversations; ANALYZE conversation_members; ANALYZE messages');
+}

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteQualified } from '../../db/ident.js';
-import type { PreflightResult } from '../types.js';
+import type { PreflightOptions, PreflightResult } from '../types.js';
+import { ADOPTABLE_COLUMNS, conversationColumnFindings } from './preflightCounters.js';
 
 /** Columns the migrations compare, join or copy, with the type they assume. */
 const EXPECTED_TYPES: [table: string, column: string, type: string][] = [
@@ -13,9 +14,8 @@ const EXPECTED_TYPES: [table: string, column: string, type: string][] = [
 ];
 
 /**
- * Columns 0001/0002 add, other than sequence_number (which is adopted when compatible), and why
- * dbops cannot take over one that exists: its triggers and backfill would write it next to
- * whatever writes it today.
+ * Columns 0001/0002 add that dbops cannot take over when they exist, and why: its triggers and
+ * backfill would write them next to whatever writes them today.
  */
 const NOT_ADOPTED: [table: string, column: string, why: string][] = [
   [
@@ -27,27 +27,12 @@ const NOT_ADOPTED: [table: string, column: string, why: string][] = [
   [
     'conversations',
     'last_sequence_number',
-    "dbops' trigger increments it on every message; if the application also does, numbers skip",
-  ],
-  [
-    'conversations',
-    'member_count',
-    "dbops' triggers count members; if the application maintains it too (Nova's messaging " +
-      'service does), every join and leave would be counted twice',
-  ],
-  [
-    'conversations',
-    'last_message_id',
-    "dbops' triggers set it on every message; the application writing it too would race them",
-  ],
-  [
-    'conversations',
-    'last_message_at',
-    "dbops' triggers set it; the application writing it too would race them",
+    "dbops' trigger numbers messages from it; an existing counter is written by whatever numbers " +
+      'messages today, and the two would skip or repeat numbers',
   ],
 ];
 
-interface ColumnFacts {
+export interface ColumnFacts {
   table: string;
   column: string;
   type: string;
@@ -107,11 +92,13 @@ function sequenceNumberProblems(schema: string, col: ColumnFacts, globalKeys: st
 export async function sequencePreflight(
   client: pg.ClientBase,
   schema: string,
+  options: PreflightOptions,
 ): Promise<PreflightResult> {
   const wanted: [string, string][] = [
     ...EXPECTED_TYPES.map(([t, c]): [string, string] => [t, c]),
     ['messages', 'sequence_number'],
     ...NOT_ADOPTED.map(([t, c]): [string, string] => [t, c]),
+    ...ADOPTABLE_COLUMNS.map((c): [string, string] => ['conversations', c]),
   ];
   const { rows } = await client.query<ColumnFacts>(COLUMNS_SQL, [
     schema,
@@ -148,6 +135,9 @@ export async function sequencePreflight(
       problems.push(
         `column ${schema}.${table}.${column} already exists and is not adopted: ${why}`,
       );
+  const adoption = await conversationColumnFindings(client, schema, facts, options);
+  problems.push(...adoption.problems);
+  notes.push(...adoption.notes);
   const counters = await client.query(
     'SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($1) AND attname = $2 AND NOT attisdropped',
     [quoteQualified(schema, 'conversation_counters'), 'last_seq'],
@@ -155,8 +145,10 @@ export async function sequencePreflight(
   if (counters.rows.length > 0)
     problems.push(
       `table ${schema}.conversation_counters(last_seq) exists: the application numbers messages per ` +
-        "conversation itself from it; dbops' trigger would number them again from its own counter " +
-        'and the two would disagree',
+        'conversation itself from it (its insert takes last_seq + 1 and writes it into ' +
+        "messages.sequence_number, which then already holds per-conversation numbers); dbops' " +
+        'trigger would number them again from its own counter and the two would disagree. dbops ' +
+        'cannot carry numbering the application does itself',
     );
   return { problems, notes };
 }
