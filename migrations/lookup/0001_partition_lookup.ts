@@ -8,6 +8,7 @@ import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
 import { adoptDownSql, adoptUpSql } from '../../src/families/lookup/adopt.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
+import { lockWithoutDeadlockSql } from '../../src/migrate/lockOrder.js';
 
 /**
  * Advances each partition's row only forward by (created_at, id), one upsert per statement.
@@ -82,10 +83,17 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   // queue_name follows a renamed queue (ON UPDATE CASCADE) instead of blocking the rename.
   // When Queen's own partition_lookup exists it is adopted in place (src/families/lookup/adopt.ts).
   //
-  // messages first: a push holds messages and then, in the triggers, writes partition_lookup
-  // and partitions; taking those first (FK, index, reshape) and messages last would deadlock
-  // with it, and the push could be the victim.
-  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  // Pushes lock these tables in both orders (a plain INSERT holds messages and then, in its
+  // foreign key check and the trigger, partitions and queues; Queen's push reads partitions
+  // first). Every lock the step needs is taken first: partitions, then (see lockOrder.ts) queues and
+  // messages without ever making a writer the deadlock victim. Queen's push resolves its
+  // partition before inserting, so writers queue on partitions holding nothing.
+  pgm.sql('LOCK TABLE partitions IN SHARE ROW EXCLUSIVE MODE');
+  for (const sql of lockWithoutDeadlockSql([
+    ['queues', 'SHARE ROW EXCLUSIVE'],
+    ['messages', 'SHARE ROW EXCLUSIVE'],
+  ]))
+    pgm.sql(sql);
   for (const sql of adoptUpSql(ctx.schema)) pgm.sql(sql);
   pgm.sql(`
 CREATE OR REPLACE FUNCTION update_partition_lookup_trigger() RETURNS trigger
@@ -103,6 +111,13 @@ FOR EACH STATEMENT EXECUTE FUNCTION update_partition_lookup_trigger()`);
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   // Queen's trigger, function and table shape come back as they were; what dbops created goes
   // (trigger first, so no insert can call a function that no longer exists).
-  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  // Dropping the table drops its foreign keys' triggers on queues and partitions (ACCESS
+  // EXCLUSIVE there); locks in the same order as the up's.
+  pgm.sql('LOCK TABLE partitions IN ACCESS EXCLUSIVE MODE');
+  for (const sql of lockWithoutDeadlockSql([
+    ['queues', 'ACCESS EXCLUSIVE'],
+    ['messages', 'SHARE ROW EXCLUSIVE'],
+  ]))
+    pgm.sql(sql);
   for (const sql of adoptDownSql(ctx.schema)) pgm.sql(sql);
 }
