@@ -35,6 +35,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
       'stop after this migration (name or 4-digit index); needs one family',
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .option(WAIT, WAIT_HELP)
     .action((families: string[], opts: UpOptions, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const { defaultTargets, namedTargets } = await import('../migrate/targets.js');
@@ -58,6 +59,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--to <migration>', 'roll back every migration applied after this one')
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
+    .option(WAIT, WAIT_HELP)
     .action((families: string[], opts: DownOptions, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const { namedTargets } = await import('../migrate/targets.js');
@@ -82,8 +84,14 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
         const { namedTargets } = await import('../migrate/targets.js');
         const { migrationStatus } = await import('../migrate/status.js');
         const names = families.length > 0 ? families : (ctx.config.families ?? availableFamilies());
-        const rows = await migrationStatus(client, namedTargets(names, ctx.config));
-        emit(ctx, statusReport('migrate status', started, rows, opts.failOnPending === true));
+        const { findLeftovers } = await import('../migrate/leftovers.js');
+        const targets = namedTargets(names, ctx.config);
+        const rows = await migrationStatus(client, targets);
+        const found = await findLeftovers(client, targets);
+        emit(
+          ctx,
+          statusReport('migrate status', started, rows, opts.failOnPending === true, found),
+        );
       }),
     );
 
@@ -92,13 +100,14 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .description('roll back the last n migrations and apply exactly those n again')
     .option('--count <n>', 'how many migrations', '1')
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
-    .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
+    .option(WAIT, WAIT_HELP)
+    .action((family: string, opts: RedoOptions, cmd: Command) =>
       run(cmd, async (ctx, client, started) => {
         const { namedTargets } = await import('../migrate/targets.js');
         const { redoMigrations } = await import('../migrate/engine.js');
         const [target] = namedTargets([family], ctx.config);
         const result = await redoMigrations(
-          engineDeps(ctx, client, opts.fireAppTriggers),
+          engineDeps(ctx, client, opts),
           target!,
           parsePositiveInt('--count', opts.count),
         );
@@ -119,24 +128,37 @@ const FIRE_APP_TRIGGERS = '--fire-app-triggers';
 const FIRE_APP_TRIGGERS_HELP =
   "let backfills fire the application's triggers on the tables they write (only needed where this role may not set session_replication_role)";
 
-interface UpOptions {
-  dryRun?: boolean;
-  to?: string;
+const WAIT = '--wait <seconds>';
+const WAIT_HELP =
+  'keep retrying a step that hits lock_timeout (a long transaction, or one a concurrent index build waits for) for up to this long instead of giving up after lockRetries';
+
+interface RunOptions {
   fireAppTriggers?: boolean;
+  wait?: string;
 }
 
-interface DownOptions {
+interface UpOptions extends RunOptions {
+  dryRun?: boolean;
+  to?: string;
+}
+
+interface DownOptions extends RunOptions {
   count?: string;
   to?: string;
   all?: boolean;
   dryRun?: boolean;
 }
 
-function engineDeps(ctx: CommandContext, client: pg.Client, fireAppTriggers = false): EngineDeps {
+interface RedoOptions extends RunOptions {
+  count: string;
+}
+
+function engineDeps(ctx: CommandContext, client: pg.Client, opts: RunOptions): EngineDeps {
+  const waitMs = opts.wait === undefined ? undefined : parsePositiveInt('--wait', opts.wait) * 1000;
   return {
-    fireAppTriggers,
+    fireAppTriggers: opts.fireAppTriggers === true,
     client,
-    settings: ctx.config,
+    settings: { ...ctx.config, waitMs },
     progress: ctx.progress,
     signal: ctx.signal,
     lockWaitMs: ctx.config.migrationLockWaitMs,
@@ -149,11 +171,11 @@ async function planOrRun(
   client: pg.Client,
   started: Date,
   targets: FamilyTarget[],
-  opts: { dryRun?: boolean; fireAppTriggers?: boolean },
+  opts: RunOptions & { dryRun?: boolean },
   request: Request,
 ): Promise<void> {
   const title = `migrate ${request.direction}${opts.dryRun ? ' --dry-run' : ''}`;
-  const deps = engineDeps(ctx, client, opts.fireAppTriggers);
+  const deps = engineDeps(ctx, client, opts);
   if (opts.dryRun) {
     const { planMigrations } = await import('../migrate/dryRun.js');
     emit(ctx, planReport(title, started, await planMigrations(deps, targets, request)));
