@@ -59,7 +59,14 @@ function killPoints(h: FamilyHarness, op: Operation, ms: number, migrations: num
     ms: Math.round(((i + 0.5) / k) * ms),
     label: `at ${Math.round(((i + 0.5) / k) * 100)}% of the clean run`,
   }));
-  points.push({ kind: 'terminate', ms: Math.round(ms * 0.6), label: 'session terminated at 60%' });
+  // The smoke run cuts the session of the up only, and kills a resync once.
+  if (!smoke || op.label === 'migrate up')
+    points.push({
+      kind: 'terminate',
+      ms: Math.round(ms * 0.6),
+      label: 'session terminated at 60%',
+    });
+  if (smoke && op.args[0] === 'resync') return points;
   if (op.args[0] === 'resync') {
     points.push({
       kind: 'query',

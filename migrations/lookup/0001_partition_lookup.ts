@@ -83,15 +83,15 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   // queue_name follows a renamed queue (ON UPDATE CASCADE) instead of blocking the rename.
   // When Queen's own partition_lookup exists it is adopted in place (src/families/lookup/adopt.ts).
   //
-  // Pushes lock these tables in both orders (a plain INSERT holds messages and then, in its
-  // foreign key check and the trigger, partitions and queues; Queen's push reads partitions
-  // first). Every lock the step needs is taken first: partitions, then (see lockOrder.ts) queues and
-  // messages without ever making a writer the deadlock victim. Queen's push resolves its
-  // partition before inserting, so writers queue on partitions holding nothing.
-  pgm.sql('LOCK TABLE partitions IN SHARE ROW EXCLUSIVE MODE');
+  // messages first: a push holds messages and then, in the triggers, writes partition_lookup
+  // and partitions; taking those first (FK, index, reshape) and messages last would deadlock
+  // with it. Writers that take partitions or queues first (a new partition, then its first
+  // messages) would still deadlock with this order, so the foreign keys' locks on queues and
+  // partitions are then taken without ever making the writer the victim (lockOrder.ts).
+  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
   for (const sql of lockWithoutDeadlockSql([
     ['queues', 'SHARE ROW EXCLUSIVE'],
-    ['messages', 'SHARE ROW EXCLUSIVE'],
+    ['partitions', 'SHARE ROW EXCLUSIVE'],
   ]))
     pgm.sql(sql);
   for (const sql of adoptUpSql(ctx.schema)) pgm.sql(sql);
@@ -111,8 +111,11 @@ FOR EACH STATEMENT EXECUTE FUNCTION update_partition_lookup_trigger()`);
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   // Queen's trigger, function and table shape come back as they were; what dbops created goes
   // (trigger first, so no insert can call a function that no longer exists).
-  // Dropping the table drops its foreign keys' triggers on queues and partitions (ACCESS
-  // EXCLUSIVE there); locks in the same order as the up's.
+  // Dropping the table drops its foreign keys' triggers on queues and partitions: ACCESS
+  // EXCLUSIVE there, which conflicts with every reader. partitions first: a push that reads its
+  // partition before inserting then queues on it holding nothing; messages (and queues) next,
+  // without ever making a writer the deadlock victim (lockOrder.ts). With messages first, the
+  // chaos suite's pushes made this down give up after every retry.
   pgm.sql('LOCK TABLE partitions IN ACCESS EXCLUSIVE MODE');
   for (const sql of lockWithoutDeadlockSql([
     ['queues', 'ACCESS EXCLUSIVE'],
