@@ -99,6 +99,26 @@ function killPoints(h: FamilyHarness, op: Operation, ms: number, migrations: num
   return points;
 }
 
+/**
+ * Orders the runs so that each starts from the state the previous one left (up, down, up, ...)
+ * wherever possible: a clean run to get back costs as much as the killed one.
+ */
+function schedule<T extends { op: Operation }>(runs: T[]): T[] {
+  const left = [...runs];
+  const out: T[] = [];
+  let state: 'up' | 'down' = 'down';
+  while (left.length > 0) {
+    const i = Math.max(
+      0,
+      left.findIndex((r) => r.op.from === state),
+    );
+    const [next] = left.splice(i, 1);
+    out.push(next!);
+    state = next!.op.to;
+  }
+  return out;
+}
+
 /** The kill-point suite of one family (one file per family, so that families run in parallel). */
 export function defineKillSuite(h: FamilyHarness): void {
   describe.skipIf(!config.families.includes(h.name))(`kill points: ${h.name}`, () => {
@@ -152,9 +172,18 @@ export function defineKillSuite(h: FamilyHarness): void {
       expect(await familyCatalog(db.client, h)).toEqual(catalogs.down);
 
       const failures: string[] = [];
-      for (const op of operations(h)) {
-        for (const point of killPoints(h, op, durations.get(op.label)!, allMigrations.length)) {
-          await reach(op.from);
+      let state: 'up' | 'down' = 'down';
+      for (const { op, point } of schedule(
+        operations(h).flatMap((op) =>
+          killPoints(h, op, durations.get(op.label)!, allMigrations.length).map((point) => ({
+            op,
+            point,
+          })),
+        ),
+      )) {
+        {
+          if (state !== op.from) await reach(op.from);
+          state = op.to;
           if (op.drift) await h.drift(db.client, op.drift);
           const writers = startWriters(clients, h, config.seed + failures.length);
           const killed = await runAndKill(op.args, { url: db.url, cwd }, point, db.client);
