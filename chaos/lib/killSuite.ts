@@ -151,6 +151,38 @@ export function defineKillSuite(h: FamilyHarness): void {
       await db?.drop();
     });
 
+    /** The plain rerun after a kill, and everything that must hold after it. */
+    const rerunAndVerify = async (op: Operation) => {
+      const before = await baseChecksums(db.client, columns);
+      const t0 = Date.now();
+      const rerun = await cli(op.args);
+      const rerunMs = Date.now() - t0;
+      const problems: string[] = [];
+      if (rerun.code !== 0) {
+        problems.push(`rerun exit ${rerun.code}: ${rerun.stderr.trim()}`);
+        return { problems, rerunMs };
+      }
+      const after = await baseChecksums(db.client, columns);
+      if (after.join() !== before.join()) problems.push('base rows changed by the rerun');
+      const o = await h.oracle(db.client);
+      problems.push(...nonZero(o.always));
+      if (op.drift) problems.push(...nonZero(o.afterResync));
+      problems.push(...nonZero(await leftoversSettled(db.client, h.name, 15_000)));
+      const catalog = await familyCatalog(db.client, h);
+      const expected = catalogs[op.to];
+      if (catalog.join('\n') !== expected.join('\n')) {
+        const extra = catalog.filter((l) => !expected.includes(l));
+        const missing = expected.filter((l) => !catalog.includes(l));
+        problems.push(
+          `catalog differs from the clean run: +${extra.slice(0, 5).join(' | ')} -${missing.slice(0, 5).join(' | ')}`,
+        );
+      }
+      const names = await appliedNames(db.client, h.name);
+      if (names.join() !== (op.to === 'up' ? allMigrations : []).join())
+        problems.push(`history after rerun: ${names.join(', ')}`);
+      return { problems, rerunMs };
+    };
+
     it('every kill point recovers with a plain rerun', async () => {
       // Clean runs: the reference catalog after up, and how long each operation takes with writers.
       const durations = new Map<string, number>();
@@ -172,64 +204,36 @@ export function defineKillSuite(h: FamilyHarness): void {
       expect(await familyCatalog(db.client, h)).toEqual(catalogs.down);
 
       const failures: string[] = [];
-      let state: 'up' | 'down' = 'down';
-      for (const { op, point } of schedule(
-        operations(h).flatMap((op) =>
-          killPoints(h, op, durations.get(op.label)!, allMigrations.length).map((point) => ({
-            op,
-            point,
-          })),
-        ),
-      )) {
-        {
-          if (state !== op.from) await reach(op.from);
-          state = op.to;
-          if (op.drift) await h.drift(db.client, op.drift);
-          const writers = startWriters(clients, h, config.seed + failures.length);
-          const killed = await runAndKill(op.args, { url: db.url, cwd }, point, db.client);
-          const mix = await writers.stop();
-          const before = await baseChecksums(db.client, columns);
-          const t0 = Date.now();
-          const rerun = await cli(op.args);
-          const rerunMs = Date.now() - t0;
-          const problems: string[] = [];
-          if (rerun.code !== 0) problems.push(`rerun exit ${rerun.code}: ${rerun.stderr.trim()}`);
-          else {
-            const after = await baseChecksums(db.client, columns);
-            if (after.join() !== before.join()) problems.push('base rows changed by the rerun');
-            const o = await h.oracle(db.client);
-            problems.push(...nonZero(o.always));
-            if (op.drift) problems.push(...nonZero(o.afterResync));
-            problems.push(...nonZero(await leftoversSettled(db.client, h.name, 15_000)));
-            const catalog = await familyCatalog(db.client, h);
-            const expected = catalogs[op.to];
-            if (catalog.join('\n') !== expected.join('\n')) {
-              const extra = catalog.filter((l) => !expected.includes(l));
-              const missing = expected.filter((l) => !catalog.includes(l));
-              problems.push(
-                `catalog differs from the clean run: +${extra.slice(0, 5).join(' | ')} -${missing.slice(0, 5).join(' | ')}`,
-              );
-            }
-            const names = await appliedNames(db.client, h.name);
-            if (names.join() !== (op.to === 'up' ? allMigrations : []).join())
-              problems.push(`history after rerun: ${names.join(', ')}`);
-          }
-          problems.push(...mix.findings.map((f) => `writer: ${f}`));
-          record('kills', {
-            family: h.name,
-            operation: op.label,
-            point: point.label,
-            fired: killed.fired,
-            firedAtMs: killed.firedAtMs,
-            killedExit: killed.result.code,
-            rerunMs,
-            recovered: problems.length === 0,
-            writerTransactions: mix.committed,
-            problems,
-          });
-          if (problems.length > 0)
-            failures.push(`${h.name} ${op.label} killed ${point.label}: ${problems.join('; ')}`);
-        }
+      let state: 'up' | 'down' | 'unknown' = 'down';
+      const runs = operations(h).flatMap((op) =>
+        killPoints(h, op, durations.get(op.label)!, allMigrations.length).map((point) => ({
+          op,
+          point,
+        })),
+      );
+      for (const { op, point } of schedule(runs)) {
+        if (state !== op.from) await reach(op.from);
+        if (op.drift) await h.drift(db.client, op.drift);
+        const writers = startWriters(clients, h, config.seed + failures.length);
+        const killed = await runAndKill(op.args, { url: db.url, cwd }, point, db.client);
+        const mix = await writers.stop();
+        const { problems, rerunMs } = await rerunAndVerify(op);
+        state = problems.length === 0 ? op.to : 'unknown';
+        problems.push(...mix.findings.map((f) => `writer: ${f}`));
+        record('kills', {
+          family: h.name,
+          operation: op.label,
+          point: point.label,
+          fired: killed.fired,
+          firedAtMs: killed.firedAtMs,
+          killedExit: killed.result.code,
+          rerunMs,
+          recovered: problems.length === 0,
+          writerTransactions: mix.committed,
+          problems,
+        });
+        if (problems.length > 0)
+          failures.push(`${h.name} ${op.label} killed ${point.label}: ${problems.join('; ')}`);
       }
       expect(failures).toEqual([]);
     });
