@@ -41,6 +41,7 @@ export function registerResync(program: Command, signal: AbortSignal): void {
               schemaOf: (family) => ctx.config.schemas[family as FamilyName],
               unavailable: async (family) =>
                 whyNotApplied(client, namedTargets([family], ctx.config)[0]!),
+              lockWaitMs: ctx.config.migrationLockWaitMs,
             },
             targets,
             { dryRun: opts.dryRun === true, ...(batchSize ? { batchSize } : {}) },

@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADVISORY_NAMESPACE } from '../../src/db/session.js';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
@@ -43,7 +46,8 @@ describe('what a killed run leaves', () => {
     while ((await dbopsSessions()) > 0 && Date.now() - killedAt < 10_000) await sleep(50);
     const gone = Date.now() - killedAt;
     const { rows: locks } = await db.client.query(
-      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid`,
+      `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND classid = $1::int::oid
+          AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
       [ADVISORY_NAMESPACE],
     );
     await blocker.query('ROLLBACK');
@@ -52,6 +56,40 @@ describe('what a killed run leaves', () => {
     expect(locks[0].n).toBe(0);
     const rerun = await runCli(['migrate', 'up', 'lookup'], { url: db.url });
     expect(rerun.code, rerun.stderr).toBe(0);
+  });
+
+  it("a resync rerun waits for the lock of a killed resync's session (migrationLockWaitMs), then finishes", async () => {
+    const dead = await db.connect();
+    await dead.query('SELECT pg_advisory_lock($1, hashtext($2))', [
+      ADVISORY_NAMESPACE,
+      'resync:partition-lookup',
+    ]);
+    const started = Date.now();
+    const run = runCli(['resync', 'partition-lookup'], { url: db.url });
+    await sleep(1500);
+    await dead.end(); // the backend of the killed run ends
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).not.toContain('skipped');
+    expect(Date.now() - started).toBeGreaterThan(1400);
+  });
+
+  it('a resync whose lock stays held gives up after migrationLockWaitMs, naming the holder (exit 2)', async () => {
+    const holder = await db.connect();
+    await holder.query(`SELECT set_config('application_name', 'other-resync', false)`);
+    await holder.query('SELECT pg_advisory_lock($1, hashtext($2))', [
+      ADVISORY_NAMESPACE,
+      'resync:partition-lookup',
+    ]);
+    const cwd = mkdtempSync(join(tmpdir(), 'dbops-'));
+    writeFileSync(join(cwd, 'dbops.config.json'), JSON.stringify({ migrationLockWaitMs: 300 }));
+    const r = await runCli(['resync', 'partition-lookup'], { url: db.url, cwd });
+    await holder.end();
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(
+      /another dbops resync of partition-lookup is running \(pid \d+ \(other-resync/,
+    );
+    expect(r.stderr).toContain('waited 300 ms');
   });
 
   it('migrate status names other dbops sessions, the migration lock they hold, and INVALID indexes', async () => {
