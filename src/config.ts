@@ -35,7 +35,7 @@ export interface ResolvedConfig {
   lockRetries: number;
   /** statement_timeout for migration and resync statements, ms (0 = none). Default 0. */
   statementTimeoutMs: number;
-  /** How long `migrate` waits for another dbops run on the same family, ms. Default 10000. */
+  /** How long `migrate` (and `resync`) wait for another dbops run on the same family (target), ms. Default 10000. */
   migrationLockWaitMs: number;
   /** Rows (or keys) per committed batch for backfills, copies and resyncs. Default 10000. */
   batchSize: number;

@@ -8,6 +8,7 @@ import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
 import { adoptDownSql, adoptUpSql } from '../../src/families/lookup/adopt.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
+import { lockWithoutDeadlockSql } from '../../src/migrate/lockOrder.js';
 
 /**
  * Advances each partition's row only forward by (created_at, id), one upsert per statement.
@@ -84,8 +85,15 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   //
   // messages first: a push holds messages and then, in the triggers, writes partition_lookup
   // and partitions; taking those first (FK, index, reshape) and messages last would deadlock
-  // with it, and the push could be the victim.
+  // with it. Writers that take partitions or queues first (a new partition, then its first
+  // messages) would still deadlock with this order, so the foreign keys' locks on queues and
+  // partitions are then taken without ever making the writer the victim (lockOrder.ts).
   pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  for (const sql of lockWithoutDeadlockSql([
+    ['queues', 'SHARE ROW EXCLUSIVE'],
+    ['partitions', 'SHARE ROW EXCLUSIVE'],
+  ]))
+    pgm.sql(sql);
   for (const sql of adoptUpSql(ctx.schema)) pgm.sql(sql);
   pgm.sql(`
 CREATE OR REPLACE FUNCTION update_partition_lookup_trigger() RETURNS trigger
@@ -103,6 +111,16 @@ FOR EACH STATEMENT EXECUTE FUNCTION update_partition_lookup_trigger()`);
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   // Queen's trigger, function and table shape come back as they were; what dbops created goes
   // (trigger first, so no insert can call a function that no longer exists).
-  pgm.sql('LOCK TABLE messages IN SHARE ROW EXCLUSIVE MODE');
+  // Dropping the table drops its foreign keys' triggers on queues and partitions: ACCESS
+  // EXCLUSIVE there, which conflicts with every reader. partitions first: a push that reads its
+  // partition before inserting then queues on it holding nothing; messages (and queues) next,
+  // without ever making a writer the deadlock victim (lockOrder.ts). With messages first, the
+  // chaos suite's pushes made this down give up after every retry.
+  pgm.sql('LOCK TABLE partitions IN ACCESS EXCLUSIVE MODE');
+  for (const sql of lockWithoutDeadlockSql([
+    ['queues', 'ACCESS EXCLUSIVE'],
+    ['messages', 'SHARE ROW EXCLUSIVE'],
+  ]))
+    pgm.sql(sql);
   for (const sql of adoptDownSql(ctx.schema)) pgm.sql(sql);
 }

@@ -31,7 +31,8 @@ import { execOnline } from '../../src/migrate/online.js';
  * One batch, set-based: the conversations after `after` (in id order) up to the one holding the
  * `max_messages`-th message after it, at most `max_messages` of them (so a batch writes about
  * that many messages whatever the sizes; the bound is read from the (conversation_id,
- * created_at) index). Of those, the ones whose counter is still NULL are locked, in id order,
+ * created_at) index). Of those, the ones whose counter is still NULL are locked (their
+ * unnumbered messages first, then the conversations, in id order: the order writers lock them),
  * and then, in the next statements (READ COMMITTED: snapshots taken after the locks, see the
  * header), all their unnumbered messages are numbered by one window over the batch, after each
  * conversation's current maximum, and their counters computed from scratch. The rows it numbers
@@ -87,6 +88,17 @@ BEGIN
   IF todo IS NULL THEN
     RETURN;
   END IF;
+  -- Writers lock a message and then its conversation (a delete or a move refreshes the
+  -- conversation's last message, 0005), so the batch takes its locks in that order: first the
+  -- messages it will number, then the conversations, and from then on it waits at most half
+  -- deadlock_timeout for any lock (a message inserted meanwhile, a conversation being deleted
+  -- with its messages): it times out and is retried before the writer's deadlock check could
+  -- make the writer the victim (src/migrate/lockOrder.ts). Found by the chaos suite: hard
+  -- deletes during the backfill failed with 40P01.
+  PERFORM 1 FROM messages WHERE conversation_id = ANY (todo) AND (adopted OR sequence_number IS NULL)
+    ORDER BY id FOR UPDATE;
+  PERFORM set_config('lock_timeout',
+    greatest(1, (extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500)::int) || 'ms', true);
   PERFORM 1 FROM conversations WHERE id = ANY (todo) ORDER BY id FOR NO KEY UPDATE;
   PERFORM 1 FROM messages WHERE conversation_id = ANY (todo) FOR NO KEY UPDATE NOWAIT;
   PERFORM set_config('synchronous_commit', 'off', true);

@@ -112,7 +112,7 @@ export async function runMigrate(env: OperationEnv, req: MigrateRequest = {}): P
         : await defaultTargets(client, env.config);
     if (req.to !== undefined && targets.length !== 1)
       throw new UsageError('--to needs exactly one family');
-    const deps = engineDeps(env, client, req.fireAppTriggers === true);
+    const deps = engineDeps(env, client, req);
     if (direction === 'redo') {
       const { redoMigrations } = await import('../migrate/engine.js');
       const result = await redoMigrations(deps, targets[0]!, count);
@@ -159,8 +159,10 @@ export async function runStatus(
         : scope === 'applied'
           ? await checkedTargets(client, env.config)
           : namedTargets(env.config.families ?? availableFamilies(), env.config);
+    const { findLeftovers } = await import('../migrate/leftovers.js');
     const rows = await migrationStatus(client, targets);
-    return statusReport('migrate status', started, rows, req.failOnPending === true);
+    const found = await findLeftovers(client, targets);
+    return statusReport('migrate status', started, rows, req.failOnPending === true, found);
   });
 }
 
@@ -185,6 +187,7 @@ export async function runResync(env: OperationEnv, req: ResyncRequest): Promise<
         schemaOf: (family) => env.config.schemas[family as FamilyName],
         unavailable: async (family) =>
           whyNotApplied(client, namedTargets([family], env.config)[0]!),
+        lockWaitMs: env.config.migrationLockWaitMs,
       },
       targets,
       { dryRun: req.dryRun === true, ...(batchSize ? { batchSize } : {}) },
@@ -197,11 +200,13 @@ export async function runResync(env: OperationEnv, req: ResyncRequest): Promise<
   });
 }
 
-function engineDeps(env: OperationEnv, client: pg.Client, fireAppTriggers: boolean) {
+function engineDeps(env: OperationEnv, client: pg.Client, req: MigrateRequest) {
+  const waitMs =
+    req.waitSeconds === undefined ? undefined : positiveInt('--wait', req.waitSeconds) * 1000;
   return {
-    fireAppTriggers,
+    fireAppTriggers: req.fireAppTriggers === true,
     client,
-    settings: env.config,
+    settings: { ...env.config, waitMs },
     progress: env.progress,
     signal: env.signal,
     lockWaitMs: env.config.migrationLockWaitMs,

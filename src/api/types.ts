@@ -80,6 +80,11 @@ export interface MigrateRequest {
   dryRun?: boolean;
   /** Let backfills fire the application's triggers (where session_replication_role may not be set). */
   fireAppTriggers?: boolean;
+  /**
+   * Keep retrying a step that hits lock_timeout for up to this many seconds (a long transaction,
+   * or one a concurrent index build waits for) instead of giving up after lockRetries.
+   */
+  waitSeconds?: number;
 }
 
 export interface StatusRequest {

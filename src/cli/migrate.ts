@@ -29,6 +29,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
       'stop after this migration (name or 4-digit index); needs one family',
     )
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
+    .option(WAIT, WAIT_HELP)
     .option('--canary <n>', 'fleet: migrate n targets first; go on only if check all is healthy')
     .option('--wave <size>', 'fleet: go on in waves of this size; stop at the first unhealthy one')
     .action((families: string[], opts: UpOptions, cmd: Command) =>
@@ -38,6 +39,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         dryRun: opts.dryRun === true,
         fireAppTriggers: opts.fireAppTriggers === true,
+        ...waitOf(opts),
       }),
     );
 
@@ -48,6 +50,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .option('--to <migration>', 'roll back every migration applied after this one')
     .option('--all', 'roll back every migration of the family')
     .option('--dry-run', 'print the SQL and change nothing')
+    .option(WAIT, WAIT_HELP)
     .action((families: string[], opts: DownOptions, cmd: Command) =>
       run(cmd, {
         direction: 'down',
@@ -56,6 +59,7 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
         ...(opts.to !== undefined ? { to: opts.to } : {}),
         all: opts.all === true,
         dryRun: opts.dryRun === true,
+        ...waitOf(opts),
       }),
     );
 
@@ -75,12 +79,14 @@ export function registerMigrate(program: Command, signal: AbortSignal): void {
     .description('roll back the last n migrations and apply exactly those n again')
     .option('--count <n>', 'how many migrations', '1')
     .option(FIRE_APP_TRIGGERS, FIRE_APP_TRIGGERS_HELP)
-    .action((family: string, opts: { count: string; fireAppTriggers?: boolean }, cmd: Command) =>
+    .option(WAIT, WAIT_HELP)
+    .action((family: string, opts: RedoOptions, cmd: Command) =>
       run(cmd, {
         direction: 'redo',
         families: [family],
         count: parsePositiveInt('--count', opts.count),
         fireAppTriggers: opts.fireAppTriggers === true,
+        ...waitOf(opts),
       }),
     );
 
@@ -97,13 +103,30 @@ const FIRE_APP_TRIGGERS = '--fire-app-triggers';
 const FIRE_APP_TRIGGERS_HELP =
   "let backfills fire the application's triggers on the tables they write (only needed where this role may not set session_replication_role)";
 
-interface UpOptions {
+const WAIT = '--wait <seconds>';
+const WAIT_HELP =
+  'keep retrying a step that hits lock_timeout (a long transaction, or one a concurrent index build waits for) for up to this long instead of giving up after lockRetries';
+
+interface WaitOption {
+  wait?: string;
+}
+
+function waitOf(opts: WaitOption): Pick<MigrateRequest, 'waitSeconds'> {
+  return opts.wait === undefined ? {} : { waitSeconds: parsePositiveInt('--wait', opts.wait) };
+}
+
+interface UpOptions extends WaitOption {
   dryRun?: boolean;
   to?: string;
   fireAppTriggers?: boolean;
 }
 
-interface DownOptions {
+interface RedoOptions extends WaitOption {
+  count: string;
+  fireAppTriggers?: boolean;
+}
+
+interface DownOptions extends WaitOption {
   count?: string;
   to?: string;
   all?: boolean;

@@ -1,13 +1,20 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { ConnectionError, PreconditionError } from '../errors.js';
-import { type LiveServer, signalProcess, trackServer, untrackServer } from './embeddedCleanup.js';
+import {
+  type LiveServer,
+  ownerFileOf,
+  reclaimOrphanedServers,
+  signalProcess,
+  trackServer,
+  untrackServer,
+} from './embeddedCleanup.js';
 import {
   type EmbeddedPostgresClass,
   embeddedBinariesDir,
@@ -38,6 +45,8 @@ export interface EmbeddedServer {
   /** The postmaster's pid. */
   pid: number;
   dataDir: string;
+  /** Data directories of servers left running by killed dbops processes, stopped and deleted. */
+  reclaimed: string[];
   /** Stops the server and deletes its data directory. Idempotent; never rejects. */
   stop(): Promise<void>;
 }
@@ -67,12 +76,14 @@ export async function startEmbeddedServer(
   if (asRoot && binaries) await assertPostgresUserCanEnter(binaries, 'programs');
   const created = await mkdir(baseDir, { recursive: true });
   if (asRoot && created) await assertPostgresUserCanEnter(baseDir);
+  const reclaimed = reclaimOrphanedServers(baseDir);
   const password = randomBytes(12).toString('hex');
   const live: LiveServer = {
     dataDir: await mkdtemp(join(baseDir, 'dbops-pg-')),
     initialisingWithPassword: password,
   };
   trackServer(live);
+  await writeFile(ownerFileOf(live.dataDir), `${process.pid}\n`);
   const log = logCollector(options.onLog);
   try {
     const port = await initialiseAndStart(EmbeddedPostgres, live, password, asRoot, log);
@@ -85,7 +96,7 @@ export async function startEmbeddedServer(
       stopping ??= stopServer(live);
       return stopping;
     };
-    return { url, port, pid: live.pid, dataDir: live.dataDir, stop };
+    return { url, port, pid: live.pid, dataDir: live.dataDir, reclaimed, stop };
   } catch (err) {
     await stopServer(live);
     if (err instanceof PreconditionError || err instanceof ConnectionError) throw err;
@@ -165,6 +176,7 @@ async function stopServer(live: LiveServer): Promise<void> {
     }
   }
   await rm(live.dataDir, { recursive: true, force: true, maxRetries: 3 }).catch(() => {});
+  await rm(ownerFileOf(live.dataDir), { force: true }).catch(() => {});
   untrackServer(live);
 }
 

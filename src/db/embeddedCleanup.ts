@@ -7,7 +7,8 @@ import { join } from 'node:path';
  * (process.exit, an uncaught exception) or gets SIGINT/SIGTERM/SIGHUP, stop every live server
  * and delete its data directory, synchronously, because nothing asynchronous runs once 'exit'
  * is emitted. SIGKILL cannot be caught: then the server keeps running and its directory stays in
- * the temp folder until someone removes them.
+ * the temp folder until the next embedded server started there reclaims them
+ * (reclaimOrphanedServers, below).
  */
 
 /** What the synchronous cleanup needs to know about a running server. */
@@ -79,6 +80,7 @@ export function stopNow(server: LiveServer): void {
     if (existsSync(pidFile)) signalProcess(pid, 'SIGKILL');
   }
   rmSync(server.dataDir, { recursive: true, force: true, maxRetries: 3 });
+  rmSync(ownerFileOf(server.dataDir), { force: true });
   if (server.initialisingWithPassword) removePasswordFile(server.initialisingWithPassword);
 }
 
@@ -120,4 +122,37 @@ function readPidSync(pidFile: string): number | undefined {
 
 function sleepSync(ms: number): void {
   Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** Marks `dataDir` as owned by this process (a file next to it: initdb wants the dir empty). */
+export function ownerFileOf(dataDir: string): string {
+  return `${dataDir}.owner`;
+}
+
+/**
+ * What SIGKILL leaves: an embedded server whose dbops process died without stopping it, still
+ * running, and its data directory. Every `dbops-pg-*` directory in `baseDir` whose owner file
+ * names a process that no longer exists is stopped (SIGQUIT, then SIGKILL) and deleted, with its
+ * owner file. Directories without an owner file (not ours, or from an older dbops) are left
+ * alone. Returns the directories reclaimed.
+ */
+export function reclaimOrphanedServers(baseDir: string): string[] {
+  const reclaimed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(baseDir);
+  } catch {
+    return reclaimed;
+  }
+  for (const name of names) {
+    if (!name.startsWith('dbops-pg-') || !name.endsWith('.owner')) continue;
+    const ownerFile = join(baseDir, name);
+    const owner = readPidSync(ownerFile);
+    if (owner !== undefined && signalProcess(owner, 0)) continue;
+    const dataDir = ownerFile.slice(0, -'.owner'.length);
+    stopNow({ dataDir });
+    rmSync(ownerFile, { force: true });
+    reclaimed.push(dataDir);
+  }
+  return reclaimed;
 }

@@ -25,8 +25,19 @@ export async function configureSession(client: pg.ClientBase, s: SessionSettings
   if (settings.length === 0) return;
   // Names and values are both parameters: set_config takes the name as text.
   const calls = settings.map((_, i) => `set_config($${2 * i + 1}, $${2 * i + 2}, false)`);
+  // A dbops process killed mid-statement (SIGKILL, OOM, a lost network) leaves its backend
+  // running the statement to the end, holding its locks and the family's advisory lock, and
+  // a rerun waits for it. With client_connection_check_interval (PostgreSQL 14+) the backend
+  // notices the closed socket within a second and rolls back. Older servers lack the setting.
+  calls.push(
+    `CASE WHEN current_setting('server_version_num')::int >= 140000
+          THEN set_config('client_connection_check_interval', '${CLIENT_CHECK_MS}ms', false) END`,
+  );
   await client.query(`SELECT ${calls.join(', ')}`, settings.flat());
 }
+
+/** How often a backend of dbops checks that its client is still there while a statement runs. */
+export const CLIENT_CHECK_MS = 1000;
 
 function searchPathValue(schemas: string[]): string {
   return schemas.length > 0 ? schemas.map(quoteIdent).join(', ') : "''";

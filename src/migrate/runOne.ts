@@ -12,11 +12,17 @@ import type { DbopsMigration, MigrationContext } from './context.js';
 import { IGNORE_NON_MIGRATIONS, type MigrationFile } from './files.js';
 import { HISTORY_SCHEMA, historyTable, setPendingChecksum } from './history.js';
 import { loadNodePgMigrate } from './nodePgMigrate.js';
+import { sessionsWaitedFor } from './waitCause.js';
 
 export interface RunSettings {
   lockRetries: number;
   lockTimeoutMs: number;
   batchSize: number;
+  /**
+   * --wait: keep retrying a step that hits lock_timeout until this many ms have passed since
+   * its first attempt, however many retries that takes (default: lockRetries retries only).
+   */
+  waitMs?: number;
 }
 
 export interface RunDeps {
@@ -97,6 +103,7 @@ export async function runOneMigration(
   };
   const label = `${target.def.name}/${file.name} (${direction})`;
   const { runner } = await loadNodePgMigrate();
+  const firstAttempt = Date.now();
   for (let attempt = 1; ; attempt++) {
     try {
       await setSearchPath(client, [target.schema]);
@@ -126,23 +133,50 @@ export async function runOneMigration(
         );
       }
       if (isLockTimeout(err) || isDeadlock(err)) {
-        if (attempt <= deps.settings.lockRetries) {
+        const waitMs = deps.settings.waitMs;
+        const waiting = waitMs !== undefined && Date.now() - firstAttempt < waitMs;
+        if (attempt <= deps.settings.lockRetries || waiting) {
           const wait = backoffMs(attempt);
           const why = isDeadlock(err)
             ? 'deadlock with another session'
             : `lock_timeout (${deps.settings.lockTimeoutMs} ms) reached`;
-          deps.progress.note(
-            `${label}: ${why}, retry ${attempt}/${deps.settings.lockRetries} in ${wait} ms`,
-          );
+          const of = waiting
+            ? `of --wait ${Math.round(waitMs / 1000)} s`
+            : `${attempt}/${deps.settings.lockRetries}`;
+          deps.progress.note(`${label}: ${why}, retry ${of} in ${wait} ms`);
           await sleep(wait);
           continue;
         }
-        throw new LockError(
-          `${label}: could not get its table locks within lock_timeout ${deps.settings.lockTimeoutMs} ms after ${attempt} attempts: ${(err as Error).message}`,
-          'A long transaction holds a conflicting lock: find it in pg_stat_activity, or rerun later / with a larger --lock-timeout.',
-        );
+        throw await lockGiveUpError(deps, label, lastSql, attempt, err as Error);
       }
       throw wrapPgError(err, lastSql, label);
     }
   }
+}
+
+/**
+ * The error when a step gave up on lock_timeout: what it was doing, and the sessions it waited
+ * for (from pg_stat_activity), so the operator can end them or choose to wait longer.
+ */
+async function lockGiveUpError(
+  deps: RunDeps,
+  label: string,
+  lastSql: string,
+  attempts: number,
+  err: Error,
+): Promise<LockError> {
+  const ms = deps.settings.lockTimeoutMs;
+  const waitedFor = await sessionsWaitedFor(deps.client, ms).catch(() => []);
+  const concurrently = /\bINDEX\s+CONCURRENTLY\b/i.test(lastSql);
+  const what = concurrently
+    ? `${label}: ${/^\s*DROP/i.test(lastSql) ? 'DROP' : 'CREATE'} INDEX CONCURRENTLY did not finish within lock_timeout ${ms} ms after ${attempts} attempts: it waits for every transaction in this database older than itself, even one touching no table`
+    : `${label}: could not get its table locks within lock_timeout ${ms} ms after ${attempts} attempts: ${err.message}`;
+  const sessions =
+    waitedFor.length > 0
+      ? `\nwaited for:\n${waitedFor.map((l) => `  ${l}`).join('\n')}`
+      : '\nno session older than the wait is left (it ended meanwhile): rerun.';
+  return new LockError(
+    `${what}${sessions}`,
+    `End those sessions (SELECT pg_terminate_backend(pid)) or let dbops wait for them: rerun with --wait <seconds> (retries until then; writers are never blocked longer than --lock-timeout per attempt).`,
+  );
 }

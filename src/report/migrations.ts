@@ -37,6 +37,8 @@ export function statusReport(
   started: Date,
   rows: MigrationStatus[],
   failOnPending: boolean,
+  /** Leftovers of interrupted runs (see src/migrate/leftovers.ts), shown as notes. */
+  found: string[] = [],
 ): Report {
   const items = rows.map((r) => ({
     id: `${r.family}/${r.name}`,
@@ -62,6 +64,7 @@ export function statusReport(
     started,
     items: [...families, ...items],
     status: pending && failOnPending ? 'fail' : changed || partial ? 'warn' : 'ok',
+    ...(found.length > 0 ? { notes: found } : {}),
   });
 }
 

@@ -1,7 +1,13 @@
 import type pg from 'pg';
 import { wrapPgError } from '../db/pgError.js';
 import { backoffMs, sleep } from '../db/retry.js';
-import { advisoryUnlock, setSearchPath, tryAdvisoryLock, withTransaction } from '../db/session.js';
+import {
+  acquireAdvisoryLock,
+  advisoryLockHolder,
+  advisoryUnlock,
+  setSearchPath,
+  withTransaction,
+} from '../db/session.js';
 import { DbopsError, InterruptedError, isPgError, LockError, SqlState } from '../errors.js';
 import type { Progress } from '../progress.js';
 import type { ResyncCounts, ResyncTarget } from './types.js';
@@ -14,6 +20,11 @@ export interface ResyncDeps {
   schemaOf(family: string): string;
   /** Why a target's family cannot be resynced (not applied), or undefined when it can. */
   unavailable(family: string): Promise<string | undefined>;
+  /**
+   * How long to wait for another resync of the same target (ms; default 0: refuse at once).
+   * A rerun right after a killed resync waits here for the dead session's backend to end.
+   */
+  lockWaitMs?: number;
 }
 
 export interface ResyncResult {
@@ -95,10 +106,11 @@ async function repair(
   result: ResyncResult,
 ): Promise<void> {
   const lockName = `resync:${target.name}`;
-  if (!(await tryAdvisoryLock(deps.client, lockName))) {
+  if (!(await acquireAdvisoryLock(deps.client, lockName, deps.lockWaitMs ?? 0))) {
+    const holder = (await advisoryLockHolder(deps.client, lockName)) ?? 'another session';
     throw new LockError(
-      `another dbops resync of ${target.name} is running`,
-      'Wait for it to finish.',
+      `another dbops resync of ${target.name} is running (${holder}); waited ${deps.lockWaitMs ?? 0} ms`,
+      'Wait for it to finish, or raise migrationLockWaitMs in dbops.config.json.',
     );
   }
   try {

@@ -84,6 +84,31 @@ describe('embedded PostgreSQL', () => {
     });
   }
 
+  it('a server left running by a SIGKILLed process is stopped and deleted by the next start', async () => {
+    const child = spawn(process.execPath, [FIXTURE, 'wait'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const trace = await new Promise<ServerTrace>((resolve, reject) => {
+      let stdout = '';
+      child.stdout.on('data', (d) => {
+        stdout += d;
+        if (stdout.includes('\n')) resolve(JSON.parse(stdout.split('\n')[0]!));
+      });
+      child.on('exit', () => reject(new Error('fixture exited early')));
+    });
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+    // SIGKILL cannot be caught: the server and its directory are still there.
+    expect(isRunning(trace.pid)).toBe(true);
+    expect(existsSync(trace.dataDir)).toBe(true);
+    const next = await startEmbeddedServer();
+    try {
+      expect(next.reclaimed).toContain(trace.dataDir);
+      expect(await leftovers(trace)).toEqual([]);
+    } finally {
+      await next.stop();
+    }
+  });
+
   it.runIf(process.getuid?.() === 0)(
     'as root, refuses a base directory the postgres user cannot enter, before creating anything',
     async () => {

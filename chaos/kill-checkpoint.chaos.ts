@@ -1,0 +1,4 @@
+import { checkpointHarness } from './families/checkpoint.js';
+import { defineKillSuite } from './lib/killSuite.js';
+
+defineKillSuite(checkpointHarness);

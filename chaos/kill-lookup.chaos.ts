@@ -1,0 +1,4 @@
+import { lookupHarness } from './families/lookup.js';
+import { defineKillSuite } from './lib/killSuite.js';
+
+defineKillSuite(lookupHarness);

@@ -1,0 +1,4 @@
+import { partitionHarness } from './families/partition.js';
+import { defineKillSuite } from './lib/killSuite.js';
+
+defineKillSuite(partitionHarness);
