@@ -4,9 +4,17 @@
  * table they share, collection_chunking_stats with its unique index, get_partition_for_collection,
  * analyze_partition_skew, refresh_collection_chunking_stats. One transaction; it only reads chunks
  * (ACCESS SHARE: writers are not blocked), once, to fill the materialized view.
+ *
+ * Semantik's own collection_chunking_stats, analyze_partition_skew() and
+ * refresh_collection_chunking_stats() are adopted: their definitions (the materialized view's
+ * with its indexes, owner and grants) saved in dbops.adopted in the same transaction, then
+ * replaced. Down drops the family's versions and runs the saved originals again (the materialized
+ * view is recomputed from chunks). Down first refuses, changing nothing, when chunks has objects
+ * added after up that the move back could not carry (see downGuard.ts).
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import { assertNothingAddedSinceUp } from '../../src/families/partition/online/downGuard.js';
 import {
   ANALYZE_SKEW_BODY,
   CREATE_MONITORING,
@@ -14,6 +22,31 @@ import {
   GET_PARTITION_BODY,
   REFRESH_STATS_BODY,
 } from '../../src/families/partition/online/monitoring.js';
+import { loadLayouts } from '../../src/families/partition/online/move.js';
+import {
+  materializedViewDefinition,
+  restoreOriginalSql,
+  saveOriginalSql,
+} from '../../src/migrate/adopt.js';
+import type { MigrationContext } from '../../src/migrate/context.js';
+
+/** Semantik's own objects of the names 0005 creates, and how each is saved (see adopt.ts). */
+const ADOPTABLE = [
+  {
+    kind: 'materialized view' as const,
+    name: 'collection_chunking_stats',
+    exists: `SELECT to_regclass('collection_chunking_stats') IS NOT NULL AS ok`,
+    save: materializedViewDefinition('collection_chunking_stats'),
+    drop: 'DROP MATERIALIZED VIEW collection_chunking_stats',
+  },
+  ...['analyze_partition_skew()', 'refresh_collection_chunking_stats()'].map((fn) => ({
+    kind: 'function' as const,
+    name: fn,
+    exists: `SELECT to_regprocedure('${fn}') IS NOT NULL AS ok`,
+    save: `pg_get_functiondef('${fn}'::regprocedure)`,
+    drop: `DROP FUNCTION ${fn}`,
+  })),
+];
 
 export const installs: SchemaManifest = {
   tables: [
@@ -33,9 +66,19 @@ export const installs: SchemaManifest = {
 };
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
+  for (const object of ADOPTABLE) {
+    const [row] = (await pgm.db.select(object.exists)) as { ok: boolean }[];
+    if (!row?.ok) continue;
+    pgm.sql(saveOriginalSql('partition', object.kind, object.name, object.save));
+    pgm.sql(object.drop);
+  }
   pgm.sql(CREATE_MONITORING);
 }
 
-export async function down(pgm: MigrationBuilder): Promise<void> {
+export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  const { list } = await loadLayouts(pgm.db, ctx.schema);
+  await assertNothingAddedSinceUp(pgm.db, ctx.schema, list);
   pgm.sql(DROP_MONITORING);
+  for (const object of ADOPTABLE)
+    pgm.sql(restoreOriginalSql('partition', object.kind, object.name));
 }
