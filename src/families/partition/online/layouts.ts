@@ -118,7 +118,7 @@ const pad2 = (i: number) => String(i).padStart(2, '0');
 /** PostgreSQL's identifier limit: longer names would be truncated (and might collide). */
 const MAX_NAME = 63;
 
-function fit(name: string): string {
+function fitName(name: string): string {
   if (name.length <= MAX_NAME) return name;
   let h = 0;
   for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
@@ -127,7 +127,7 @@ function fit(name: string): string {
 
 /** Live name -> staging name: `chunks_x`/`ix_chunks_x` -> `chunks_<kind>_x`, anything else `<kind>_name`. */
 export function stagingName(live: string, kind: LayoutKind): string {
-  return fit(
+  return fitName(
     /^(ix_)?chunks_/.test(live)
       ? live.replace(/^(ix_)?chunks_/, `$1chunks_${kind}_`)
       : `${kind}_${live}`,
@@ -237,7 +237,7 @@ export function listLayout(t: TableSnapshot): Layout {
     const suffix = original.startsWith(`${firstHash}_`)
       ? original.slice(firstHash.length + 1)
       : original;
-    return (p: string) => fit(`${p}_${suffix}`);
+    return (p: string) => fitName(`${p}_${suffix}`);
   };
   const seedsNamed = new Set<string>();
   const named = (parent: string, body: string) => {

@@ -78,7 +78,7 @@ export function originalProblems(t: TableSnapshot): string[] {
       `${where} is partitioned ${t.partitionKey}; the family moves HASH (collection_id) only (the copy and catch-up find rows by collection_id)`,
     );
   const pk = t.constraints.find((c) => c.type === 'p');
-  if (!pk || pk.columns.join(',') !== 'id,collection_id')
+  if (pk?.columns.join(',') !== 'id,collection_id')
     problems.push(
       `${where} has ${pk ? `primary key ${pk.name} ${pk.definition}` : 'no primary key'}; the family needs PRIMARY KEY (id, collection_id) (the catch-up finds changed rows by it)`,
     );
