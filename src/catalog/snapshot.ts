@@ -100,6 +100,8 @@ export interface PartitionInfo {
   grants: string[];
   /** Its indexes, with the parent index each is attached to (null: the partition's own). */
   indexes: { name: string; parent: string | null }[];
+  /** Its foreign keys, with the parent's foreign key each was cloned from (names may differ after a rename). */
+  foreignKeys: { name: string; parent: string | null }[];
   /** Triggers of its own (not clones of the parent's). */
   triggers: string[];
 }

@@ -67,6 +67,9 @@ SELECT json_build_object(
                                     LEFT JOIN pg_inherits pih ON pih.inhrelid = pix.indexrelid
                                     LEFT JOIN pg_class ppc ON ppc.oid = pih.inhparent
                                    WHERE pix.indrelid = p.oid),
+                      'foreignKeys', (SELECT coalesce(json_agg(json_build_object('name', k.conname, 'parent', pk.conname) ORDER BY k.conname), '[]')
+                                        FROM pg_constraint k LEFT JOIN pg_constraint pk ON pk.oid = k.conparentid
+                                       WHERE k.conrelid = p.oid AND k.contype = 'f'),
                       'triggers', (SELECT coalesce(json_agg(tg.tgname), '[]') FROM pg_trigger tg
                                     WHERE tg.tgrelid = p.oid AND NOT tg.tgisinternal AND tg.tgparentid = 0)) ORDER BY p.relname)
                       FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = t.oid),

@@ -153,10 +153,10 @@ async function addForeignKeys(
   ctx.progress.note(`adding foreign keys to ${staging.staging} (NOT VALID per partition)`);
   for (const p of staging.partitions) {
     const statements = missingOnParent
-      .filter((fk) => !existing.has(`${p.name}.${fk.name}`))
+      .filter((fk) => !existing.has(`${p.name}.${fk.onPartition(p.name)}`))
       .map(
         (fk) =>
-          `ALTER TABLE ${quoteIdent(p.name)} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.definition} NOT VALID`,
+          `ALTER TABLE ${quoteIdent(p.name)} ADD CONSTRAINT ${quoteIdent(fk.onPartition(p.name))} ${fk.definition} NOT VALID`,
       );
     if (statements.length > 0)
       await onReferenced(sql, ctx, lockReferencedSql(staging, 'SHARE ROW EXCLUSIVE'), statements);
@@ -174,8 +174,11 @@ async function addForeignKeys(
   for (const p of staging.partitions) {
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while validating foreign keys');
     const statements = missingOnParent
-      .filter((fk) => existing.get(`${p.name}.${fk.name}`) !== true)
-      .map((fk) => `ALTER TABLE ${quoteIdent(p.name)} VALIDATE CONSTRAINT ${quoteIdent(fk.name)}`);
+      .filter((fk) => existing.get(`${p.name}.${fk.onPartition(p.name)}`) !== true)
+      .map(
+        (fk) =>
+          `ALTER TABLE ${quoteIdent(p.name)} VALIDATE CONSTRAINT ${quoteIdent(fk.onPartition(p.name))}`,
+      );
     if (statements.length > 0) await sql.query(statements.join(';\n'));
     ctx.progress.update(++done);
   }

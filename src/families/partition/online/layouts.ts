@@ -50,6 +50,8 @@ export interface IndexSpec {
 
 export interface ForeignKeySpec {
   name: string;
+  /** Its name on one partition (the original's: renaming the parent's does not rename these). */
+  onPartition(partition: string): string;
   definition: string;
   /** The referenced table (qualified). */
   references: string;
@@ -150,6 +152,10 @@ function foreignKeys(t: TableSnapshot): ForeignKeySpec[] {
     .filter((c) => c.type === 'f')
     .map((c) => ({
       name: c.name,
+      onPartition: (partition: string) =>
+        t.partitions
+          .find((p) => p.name === partition)
+          ?.foreignKeys?.find((fk) => fk.parent === c.name)?.name ?? c.name,
       definition: c.definition.replace(/ NOT VALID$/, ''),
       references: c.references ?? '',
     }));
