@@ -420,13 +420,15 @@ describe('partition family refuses a database it cannot move (exit 2, nothing ch
     ]);
     await db.client.query('DROP TABLE public.chunk_notes');
     await db.client.query(
-      'CREATE UNIQUE INDEX uq_embedding ON public.chunks (embedding_vector_id, collection_id)',
+      'CREATE UNIQUE INDEX uq_embedding ON public.chunks (embedding_vector_id)',
     );
     await db.client.query('ALTER TABLE public.chunks ADD COLUMN n serial');
-    await refused(['column public.chunks.n owns sequence public.chunks_n_seq (serial)']);
+    await refused([
+      'unique index uq_embedding on public.chunks does not contain collection_id',
+      'column public.chunks.n owns sequence public.chunks_n_seq (serial)',
+    ]);
     await db.client.query('ALTER TABLE public.chunks DROP COLUMN n');
     await db.client.query('DROP INDEX public.uq_embedding');
-    await db.client.query('DROP TABLE public.chunk_notes');
     await db.client.query('CREATE TABLE public.chunks_list (x int)');
     await refused(['public.chunks_list already exists']);
     await db.client.query('DROP TABLE public.chunks_list');
