@@ -82,20 +82,10 @@ export function originalProblems(t: TableSnapshot): string[] {
     problems.push(
       `${where} has ${pk ? `primary key ${pk.name} ${pk.definition}` : 'no primary key'}; the family needs PRIMARY KEY (id, collection_id) (the catch-up finds changed rows by it)`,
     );
-  for (const c of t.constraints.filter((c) => c.type === 'u' || c.type === 'x')) {
-    if (c.type === 'x')
-      problems.push(`exclusion constraint ${c.name} on ${where} cannot be carried to a LIST table`);
-    else if (!c.columns.includes('collection_id'))
-      problems.push(
-        `unique constraint ${c.name} ${c.definition} on ${where} does not contain collection_id: on the LIST table it must contain partition_key, which would then make it unique per partition only`,
-      );
-  }
-  for (const ix of t.indexes.filter((ix) => ix.unique && !ix.constraint)) {
-    if (!ix.columns.includes('collection_id'))
-      problems.push(
-        `unique index ${ix.name} on ${where} does not contain collection_id as a plain column: on the LIST table it would be unique per partition only`,
-      );
-  }
+  // Unique keys need no check: on a HASH (collection_id) table PostgreSQL already requires each
+  // to contain collection_id, so with partition_key added it is exactly as unique on LIST.
+  for (const c of t.constraints.filter((c) => c.type === 'x'))
+    problems.push(`exclusion constraint ${c.name} on ${where} cannot be carried to a LIST table`);
   for (const ix of t.indexes.filter((ix) => !ix.valid))
     problems.push(`index ${ix.name} on ${where} is INVALID: rebuild or drop it first`);
   for (const c of t.columns) {
