@@ -4,9 +4,12 @@
  * partition_key = chunk_partition_key(collection_id) (routed straight to its partition; the
  * best hand-written SQL, the baseline) and Semantik's pre-change writer that leaves the key out
  * (routed to chunks_default, moved to its partition by the reroute trigger in the same
- * statement). Single-row autocommitted INSERTs, as the application issues them, timed in
- * alternating rounds on one connection (so both see the same server load); the median round is
- * reported as microseconds per insert, and the ratio.
+ * statement). Single-row INSERTs, as the application issues them, timed in alternating rounds on
+ * one connection (so both see the same server load), twice: each INSERT in its own transaction
+ * (what a writer pays, commit included) and all of a round in one transaction (the statement
+ * alone, without the commit's flush). The median round is reported as microseconds per insert.
+ * Last, keyed inserts with and without the DEFAULT partition attached: what it costs the writers
+ * that supply the key.
  *
  *   npm run build && node dist/bench/partition-old-writers.js [inserts-per-round=2000] [rounds=5]
  */
@@ -37,7 +40,9 @@ try {
   const keyed = `INSERT INTO public.chunks (${columns}, partition_key)
                  VALUES ($1, $2, $3, $4, $5, 'x', 0, 1, chunk_partition_key($2))`;
   const unkeyed = `INSERT INTO public.chunks (${columns}) VALUES ($1, $2, $3, $4, $5, 'x', 0, 1)`;
+  let oneTransaction = false;
   const round = async (sql: string) => {
+    if (oneTransaction) await db.client.query('BEGIN');
     const started = process.hrtime.bigint();
     for (let i = 0; i < perRound; i++) {
       const d = docs[n % docs.length];
@@ -48,16 +53,46 @@ try {
         values: [`bench-${n}`, d.collection_id, d.id, d.chunking_config_id, 200_000 + n],
       });
     }
+    if (oneTransaction) await db.client.query('COMMIT');
     return Number(process.hrtime.bigint() - started) / 1000 / perRound;
   };
-  await round(keyed); // warm-up (plans, caches)
-  await round(unkeyed);
-  const times = { keyed: [] as number[], unkeyed: [] as number[] };
-  for (let r = 0; r < rounds; r++) {
-    times.keyed.push(await round(keyed));
-    times.unkeyed.push(await round(unkeyed));
-  }
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  const measure = async () => {
+    await round(keyed); // warm-up (plans, caches)
+    await round(unkeyed);
+    const times = { keyed: [] as number[], unkeyed: [] as number[] };
+    for (let r = 0; r < rounds; r++) {
+      times.keyed.push(await round(keyed));
+      times.unkeyed.push(await round(unkeyed));
+    }
+    const k = median(times.keyed);
+    const u = median(times.unkeyed);
+    return {
+      keyedUsPerInsert: Math.round(k),
+      unkeyedUsPerInsert: Math.round(u),
+      extraUsPerUnkeyedInsert: Math.round(u - k),
+      ratio: Number((u / k).toFixed(2)),
+    };
+  };
+  const autocommit = await measure();
+  oneTransaction = true;
+  const statementOnly = await measure();
+  // Writers that supply the key: the same inserts with the DEFAULT partition detached, to show
+  // it costs them nothing (alternating rounds, statement only).
+  const withDefault: number[] = [];
+  const withoutDefault: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    withDefault.push(await round(keyed));
+    await db.client.query('ALTER TABLE public.chunks DETACH PARTITION public.chunks_default');
+    withoutDefault.push(await round(keyed));
+    await db.client.query(
+      'ALTER TABLE public.chunks ATTACH PARTITION public.chunks_default DEFAULT',
+    );
+  }
+  const keyedDefaultPartition = {
+    withUsPerInsert: Math.round(median(withDefault)),
+    withoutUsPerInsert: Math.round(median(withoutDefault)),
+  };
   const left = (await db.client.query('SELECT count(*)::int AS n FROM public.chunks_default'))
     .rows[0].n;
   const misrouted = (
@@ -66,10 +101,9 @@ try {
         WHERE p.relname <> 'chunks_part_' || lpad(chunk_partition_key(c.collection_id)::text, 2, '0')`,
     )
   ).rows[0].n;
-  const k = median(times.keyed);
-  const u = median(times.unkeyed);
+  const server = (await db.client.query('SHOW server_version')).rows[0].server_version;
   process.stdout.write(
-    `${JSON.stringify({ perRound, rounds, keyedUsPerInsert: Math.round(k), unkeyedUsPerInsert: Math.round(u), ratio: Number((u / k).toFixed(2)), extraUsPerUnkeyedInsert: Math.round(u - k), defaultPartitionRows: left, misrouted }, null, 2)}\n`,
+    `${JSON.stringify({ server, perRound, rounds, autocommit, statementOnly, keyedDefaultPartition, defaultPartitionRows: left, misrouted }, null, 2)}\n`,
   );
   if (left !== 0 || misrouted !== 0) process.exitCode = 1;
 } finally {
