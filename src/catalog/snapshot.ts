@@ -16,6 +16,8 @@ export interface ColumnInfo {
   /** Qualified name of a sequence owned by this column (serial / identity), or null. */
   ownedSequence: string | null;
   comment: string | null;
+  /** The column's collation when it is not its type's default (qualified), else null. */
+  collation?: string | null;
 }
 
 /** A constraint on the table: p(rimary), u(nique), f(oreign key), c(heck), x (exclusion). */

@@ -85,7 +85,10 @@ SELECT json_build_object(
                                        JOIN pg_namespace sn ON sn.oid = s.relnamespace
                                       WHERE dp.classid = 'pg_class'::regclass AND dp.refobjid = t.oid
                                         AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1),
-                   'comment', col_description(t.oid, a.attnum)) ORDER BY a.attnum)
+                   'comment', col_description(t.oid, a.attnum),
+                   'collation', (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+                                   JOIN pg_namespace cn ON cn.oid = co.collnamespace JOIN pg_type ty ON ty.oid = a.atttypid
+                                  WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)) ORDER BY a.attnum)
                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
      'constraints', (SELECT json_agg(json_build_object(

@@ -25,6 +25,11 @@ export async function fullCatalogSnapshot(
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
         WHERE a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NOT NULL
        UNION ALL
+       SELECT format('collation %s.%s.%s %s', ns.nspname, c.relname, a.attname, a.attcollation::regcollation)
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+         JOIN pg_type ty ON ty.oid = a.atttypid
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attcollation <> ty.typcollation
+       UNION ALL
        SELECT format('view %s.%s kind=%s populated=%s %s', ns.nspname, c.relname, c.relkind, c.relispopulated, pg_get_viewdef(c.oid))
          FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('v', 'm')
        UNION ALL

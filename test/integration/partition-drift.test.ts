@@ -37,9 +37,11 @@ ALTER TABLE chunks ADD COLUMN amount numeric(12,2);
 ALTER TABLE chunks ADD COLUMN indexed_on date;
 ALTER TABLE chunks ADD COLUMN weight real DEFAULT 1.5;
 ALTER TABLE chunks ADD COLUMN tsv tsvector;
+ALTER TABLE chunks ADD COLUMN title varchar(200) COLLATE "C";
 UPDATE chunks SET score = chunk_index / 3.0, digest = decode(md5(id), 'hex'), tags = ARRAY['t' || (chunk_index % 3)],
        amount = chunk_index / 7.0, indexed_on = date '2025-01-01' + chunk_index % 30,
-       tsv = to_tsvector('simple', left(content, 40)), attrs = jsonb_build_object('i', chunk_index)
+       tsv = to_tsvector('simple', left(content, 40)), attrs = jsonb_build_object('i', chunk_index),
+       title = 'Title ' || chunk_index
  WHERE chunk_index % 2 = 0;
 CREATE INDEX ix_chunks_big_tokens ON chunks (token_count) WHERE token_count > 40;
 CREATE INDEX ix_chunks_lower_vec ON chunks (lower(embedding_vector_id));
@@ -142,7 +144,9 @@ describe('partition family on a drifted deployment of Semantik', () => {
               (SELECT count(*)::int FROM pg_trigger WHERE tgrelid = 'public.chunks'::regclass AND tgname = 'chunks_touch') AS trigger,
               (SELECT relispopulated FROM pg_class WHERE oid = 'public.chunk_tag_counts'::regclass) AS populated,
               (SELECT count(*)::int FROM public.chunk_languages_top) AS top,
-              public.chunks_of((SELECT collection_id FROM public.chunks LIMIT 1)) > 0 AS fn`,
+              public.chunks_of((SELECT collection_id FROM public.chunks LIMIT 1)) > 0 AS fn,
+              (SELECT attcollation::regcollation::text FROM pg_attribute
+                WHERE attrelid = 'public.chunks'::regclass AND attname = 'title') AS collation`,
     );
     expect(meta[0]).toEqual({
       comment: 'text chunks of documents',
@@ -152,6 +156,7 @@ describe('partition family on a drifted deployment of Semantik', () => {
       populated: false,
       top: expect.any(Number),
       fn: true,
+      collation: '"C"',
     });
     // A writer that does not know partition_key (nor the new columns): lands in its partition.
     const { rows: doc } = await c.query(

@@ -409,7 +409,7 @@ describe('partition family refuses a database it cannot move (exit 2, nothing ch
     await refused(['table public.chunks is missing', 'table public.collections is missing']);
   });
 
-  it('chunks cannot be moved and restored exactly: a foreign key into it, a serial column, a name taken, or not HASH', async () => {
+  it('chunks cannot be moved and restored exactly: a foreign key into it, a BEGIN ATOMIC function, a serial column, a name taken, or not HASH', async () => {
     await createSeededSemantik(db.client, { collections: 5, chunks: 100 });
     await db.client.query(
       `CREATE TABLE public.chunk_notes (chunk_id varchar, collection_id varchar,
@@ -419,6 +419,11 @@ describe('partition family refuses a database it cannot move (exit 2, nothing ch
       'foreign key public.chunk_notes.chunk_notes_chunk_id_collection_id_fkey references public.chunks',
     ]);
     await db.client.query('DROP TABLE public.chunk_notes');
+    await db.client.query(
+      'CREATE FUNCTION public.chunk_total() RETURNS bigint LANGUAGE sql BEGIN ATOMIC SELECT count(*) FROM public.chunks; END',
+    );
+    await refused(['function chunk_total() depends on public.chunks and would keep the old table']);
+    await db.client.query('DROP FUNCTION public.chunk_total()');
     await db.client.query('ALTER TABLE public.chunks ADD COLUMN n serial');
     await refused(['column public.chunks.n owns sequence public.chunks_n_seq (serial)']);
     await db.client.query('ALTER TABLE public.chunks DROP COLUMN n');

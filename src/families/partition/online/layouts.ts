@@ -142,7 +142,7 @@ function columnSpecs(t: TableSnapshot): ColumnSpec[] {
     .map((c) => ({
       name: c.name,
       type: c.type,
-      definition: `${c.type}${c.notNull ? ' NOT NULL' : ''}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`,
+      definition: `${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}${c.notNull ? ' NOT NULL' : ''}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`,
       comment: c.comment,
     }));
 }

@@ -86,6 +86,10 @@ export function originalProblems(t: TableSnapshot): string[] {
   // to contain collection_id, so with partition_key added it is exactly as unique on LIST.
   for (const c of t.constraints.filter((c) => c.type === 'x'))
     problems.push(`exclusion constraint ${c.name} on ${where} cannot be carried to a LIST table`);
+  for (const c of t.constraints.filter((c) => (c.type === 'c' || c.type === 'f') && !c.validated))
+    problems.push(
+      `constraint ${c.name} on ${where} is NOT VALID: the copy would validate it (and down could not restore it unvalidated); ALTER TABLE ${where} VALIDATE CONSTRAINT ${c.name} first`,
+    );
   for (const ix of t.indexes.filter((ix) => !ix.valid))
     problems.push(`index ${ix.name} on ${where} is INVALID: rebuild or drop it first`);
   for (const c of t.columns) {

@@ -42,6 +42,21 @@ SELECT n AS name FROM unnest($2::text[]) n
                                          AND t.typtype = 'd')`;
 
 /**
+ * Objects bound to chunks (or a partition) by OID that the swap would leave on the old table:
+ * anything depending on it normally other than a view's rule (recreated) or a foreign key
+ * (reported by originalProblems), e.g. a BEGIN ATOMIC function; and extended statistics.
+ */
+const OTHER_DEPENDENTS_SQL = `
+WITH t AS (SELECT c.oid FROM pg_class c WHERE c.relname = 'chunks' AND c.relnamespace = to_regnamespace($1)),
+rels AS (SELECT oid FROM t UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent IN (SELECT oid FROM t))
+SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+  FROM pg_depend d
+ WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM rels)
+   AND ((d.deptype = 'n' AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass))
+        OR d.classid = 'pg_statistic_ext'::regclass)
+ ORDER BY 1`;
+
+/**
  * The partition family's preflight, driven by the catalog: the reasons the chunks table found
  * cannot be moved and restored exactly (originalProblems), names the move would create that are
  * taken, and the plan notes: keys extended with partition_key, indexes replaced or added, views
@@ -83,6 +98,11 @@ export async function findChunksShapeProblems(
       `writers that leave partition_key out keep working: their rows land in ${DEFAULT_PARTITION} and are moved to their partition in the same statement`,
     );
   }
+  const dependents = await client.query<{ what: string }>(OTHER_DEPENDENTS_SQL, [schema]);
+  for (const { what } of dependents.rows)
+    problems.push(
+      `${what} depends on ${schema}.chunks and would keep the old table (only views and materialized views are recreated): drop it before, recreate it after`,
+    );
   const conflicts = await client.query<{ name: string }>(CONFLICTS_SQL, [
     schema,
     [...new Set([...names, ...SEMANTIK_OWN])],
