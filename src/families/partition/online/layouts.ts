@@ -183,19 +183,17 @@ const keyMatch = (a: string, k: string) =>
 
 /** The original HASH table, exactly as the catalog snapshot describes it (names included). */
 export function hashLayout(t: TableSnapshot): Layout {
-  const indexes = t.indexes
-    .filter((ix) => ix.name !== undefined)
-    .map((ix): IndexSpec => {
-      const con = constraintOf(t, ix.constraint);
-      const base = {
-        live: ix.name,
-        staging: stagingName(ix.name, 'hash'),
-        onPartition: (p: string) => partitionIndexName(t, p, ix.name),
-      };
-      return con
-        ? { ...base, constraint: con.definition }
-        : { ...base, body: indexBody(ix.definition), unique: ix.unique };
-    });
+  const indexes = t.indexes.map((ix): IndexSpec => {
+    const con = constraintOf(t, ix.constraint);
+    const base = {
+      live: ix.name,
+      staging: stagingName(ix.name, 'hash'),
+      onPartition: (p: string) => partitionIndexName(t, p, ix.name),
+    };
+    return con
+      ? { ...base, constraint: con.definition }
+      : { ...base, body: indexBody(ix.definition), unique: ix.unique };
+  });
   return {
     kind: 'hash',
     staging: 'chunks_hash',
