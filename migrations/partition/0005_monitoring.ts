@@ -6,7 +6,8 @@
  * (ACCESS SHARE: writers are not blocked), once, to fill the materialized view.
  *
  * Semantik's own collection_chunking_stats, analyze_partition_skew() and
- * refresh_collection_chunking_stats() are adopted: their definitions (the materialized view's
+ * refresh_collection_chunking_stats() (and views partition_health, partition_distribution and
+ * get_partition_for_collection(varchar), should a deployment have its own) are adopted: their definitions (the materialized view's
  * with its indexes, owner and grants) saved in dbops.adopted in the same transaction, then
  * replaced. Down drops the family's versions and runs the saved originals again (the materialized
  * view is recomputed from chunks). Down first refuses, changing nothing, when chunks has objects
@@ -24,14 +25,32 @@ import {
 } from '../../src/families/partition/online/monitoring.js';
 import { loadLayouts } from '../../src/families/partition/online/move.js';
 import {
+  definitionOf,
   materializedViewDefinition,
   restoreOriginalSql,
   saveOriginalSql,
 } from '../../src/migrate/adopt.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 
-/** Semantik's own objects of the names 0005 creates, and how each is saved (see adopt.ts). */
+/**
+ * Semantik's own objects of the names 0005 creates, and how each is saved (see adopt.ts), in
+ * the order they are restored (a view after the view it may read); they are dropped in reverse.
+ */
 const ADOPTABLE = [
+  ...['partition_health', 'partition_distribution'].map((view) => ({
+    kind: 'view' as const,
+    name: view,
+    exists: `SELECT EXISTS (SELECT 1 FROM pg_class WHERE oid = to_regclass('${view}') AND relkind = 'v') AS ok`,
+    save: definitionOf('view', view),
+    drop: `DROP VIEW ${view}`,
+  })),
+  {
+    kind: 'function' as const,
+    name: 'get_partition_for_collection(varchar)',
+    exists: `SELECT to_regprocedure('get_partition_for_collection(varchar)') IS NOT NULL AS ok`,
+    save: `pg_get_functiondef('get_partition_for_collection(varchar)'::regprocedure)`,
+    drop: 'DROP FUNCTION get_partition_for_collection(varchar)',
+  },
   {
     kind: 'materialized view' as const,
     name: 'collection_chunking_stats',
@@ -66,12 +85,14 @@ export const installs: SchemaManifest = {
 };
 
 export async function up(pgm: MigrationBuilder): Promise<void> {
+  const adopted = [];
   for (const object of ADOPTABLE) {
     const [row] = (await pgm.db.select(object.exists)) as { ok: boolean }[];
     if (!row?.ok) continue;
     pgm.sql(saveOriginalSql('partition', object.kind, object.name, object.save));
-    pgm.sql(object.drop);
+    adopted.push(object);
   }
+  for (const object of adopted.reverse()) pgm.sql(object.drop);
   pgm.sql(CREATE_MONITORING);
 }
 

@@ -67,6 +67,9 @@ CREATE VIEW chunk_languages_top AS SELECT * FROM chunk_languages ORDER BY n DESC
 CREATE MATERIALIZED VIEW chunk_tag_counts AS SELECT unnest(tags) AS tag, count(*) AS n FROM chunks GROUP BY 1 WITH NO DATA;
 GRANT SELECT ON chunk_languages TO ${ROLE};
 COMMENT ON VIEW chunk_languages IS 'rows per language';
+CREATE VIEW partition_health AS SELECT tableoid::regclass::text AS partition_name, count(*) AS row_count FROM chunks GROUP BY 1;
+CREATE VIEW partition_distribution AS SELECT max(row_count) AS max_chunks FROM partition_health;
+CREATE FUNCTION get_partition_for_collection(collection_id varchar) RETURNS text LANGUAGE sql IMMUTABLE AS $$ SELECT 'legacy' $$;
 CREATE FUNCTION chunks_of(cid varchar) RETURNS bigint LANGUAGE sql STABLE AS 'SELECT count(*) FROM chunks WHERE collection_id = cid';
 ANALYZE chunks;`;
 
@@ -99,6 +102,18 @@ describe('partition family on a drifted deployment of Semantik', () => {
     expect(await chunksStrategy(db.client)).toBe('l');
     expect(await allColumnsChecksum(db.client)).toBe(checksum);
     const c = db.client;
+    // The deployment's own partition_health / partition_distribution / get_partition_for_collection
+    // were adopted and replaced by the family's versions.
+    const { rows: adopted } = await c.query(
+      `SELECT (SELECT count(*)::int FROM public.partition_health) AS health,
+              (SELECT count(*)::int FROM dbops.adopted WHERE family = 'partition') AS saved,
+              public.get_partition_for_collection('x') AS fn`,
+    );
+    expect(adopted[0]).toEqual({
+      health: 100,
+      saved: 7,
+      fn: expect.stringMatching(/^chunks_part_\d\d$/),
+    });
     const { rows: indexes } = await c.query(
       `SELECT ic.relname AS name, pg_get_indexdef(i.indexrelid) AS def,
               (SELECT count(*)::int FROM pg_inherits h WHERE h.inhparent = i.indexrelid) AS attached

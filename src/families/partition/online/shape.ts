@@ -17,21 +17,22 @@ const CREATED_NAMES = [
   'chunk_partition_key_missing',
   'chunk_partition_key_mismatch',
   'get_partition_key',
-  'partition_health',
-  'partition_distribution',
   'partition_skew_thresholds',
-  'get_partition_for_collection',
 ];
 
 /**
  * Semantik's own objects of names the family creates (its migrations 52db15bd2686 and
- * 8f67aa430c5d): adopted, i.e. their definitions saved in dbops.adopted and replaced by 0005;
+ * 8f67aa430c5d; the seed's monitoring view and function names too, should a deployment have
+ * its own): adopted, i.e. their definitions saved in dbops.adopted and replaced by 0005;
  * `down` restores them.
  */
 export const SEMANTIK_OWN = [
   'collection_chunking_stats',
   'analyze_partition_skew',
   'refresh_collection_chunking_stats',
+  'partition_health',
+  'partition_distribution',
+  'get_partition_for_collection',
 ];
 
 const CONFLICTS_SQL = `
