@@ -1,6 +1,50 @@
 import { schemaProblems } from '../../src/checks/schema.js';
 import { customCheck } from '../../src/checks/types.js';
 import { quoteQualified } from '../../src/db/ident.js';
+import { listLayout } from '../../src/families/partition/online/layouts.js';
+import { savedOriginal } from '../../src/families/partition/online/original.js';
+
+/** The seed shape's constraints, for a move started before originals were saved. */
+const SEED_CONSTRAINTS = [
+  { conname: 'chunks_pkey', contype: 'p', def: 'PRIMARY KEY (id, collection_id, partition_key)' },
+  {
+    conname: 'chunks_collection_id_document_id_chunk_index_key',
+    contype: 'u',
+    def: 'UNIQUE (collection_id, document_id, chunk_index, partition_key)',
+  },
+  {
+    conname: 'chunks_collection_id_fkey',
+    contype: 'f',
+    def: 'FOREIGN KEY (collection_id) REFERENCES collections(id) ON DELETE CASCADE',
+  },
+  {
+    conname: 'chunks_document_id_fkey',
+    contype: 'f',
+    def: 'FOREIGN KEY (document_id) REFERENCES documents(id) ON DELETE CASCADE',
+  },
+];
+
+/** Constraints and parent indexes the LIST chunks must have, from the saved original. */
+async function expectedShape(
+  client: Parameters<typeof savedOriginal>[0],
+): Promise<{ constraints: typeof SEED_CONSTRAINTS; indexes: string[] }> {
+  const original = await savedOriginal(client);
+  if (!original) return { constraints: SEED_CONSTRAINTS, indexes: [] };
+  const list = listLayout(original);
+  return {
+    constraints: [
+      ...list.indexes
+        .filter((ix) => ix.constraint)
+        .map((ix) => ({
+          conname: ix.live,
+          contype: ix.constraint!.startsWith('PRIMARY') ? 'p' : 'u',
+          def: ix.constraint!,
+        })),
+      ...list.foreignKeys.map((fk) => ({ conname: fk.name, contype: 'f', def: fk.definition })),
+    ],
+    indexes: list.indexes.map((ix) => ix.live),
+  };
+}
 
 /**
  * What the manifests cannot express about the 100-LIST chunks table (`$1` = the family's schema),
@@ -8,8 +52,9 @@ import { quoteQualified } from '../../src/db/ident.js';
  * - the key: LIST (partition_key), an integer NOT NULL column whose DEFAULT
  *   chunk_partition_key_missing() explains a left-out key, and the CHECK that pins it to
  *   chunk_partition_key(collection_id);
- * - the primary key, the unique key and both foreign keys (ON DELETE CASCADE, validated, their
- *   triggers enabled: ALTER TABLE ... DISABLE TRIGGER ALL turns them off);
+ * - the keys and foreign keys the move carried from the original (`$2`, derived from the original
+ *   saved in dbops.adopted: see expectedConstraints), validated, their triggers enabled (ALTER
+ *   TABLE ... DISABLE TRIGGER ALL turns them off), and every index it carried;
  * - each parent index valid, with exactly one attached index per partition;
  * - (in run) rows in a partition that is not one of chunks_part_00..99 (a DEFAULT partition,
  *   say): the generic check lists such partitions, this says whether they hold rows;
@@ -22,13 +67,7 @@ cons AS (
          pg_get_constraintdef(con.oid) AS def
     FROM pg_constraint con, t WHERE con.conrelid = t.oid
 ),
-expected(conname, contype, def) AS (VALUES
-  ('chunks_pkey', 'p', 'PRIMARY KEY (id, collection_id, partition_key)'),
-  ('chunks_collection_id_document_id_chunk_index_key', 'u',
-   'UNIQUE (collection_id, document_id, chunk_index, partition_key)'),
-  ('chunks_collection_id_fkey', 'f', 'FOREIGN KEY (collection_id) REFERENCES collections(id) ON DELETE CASCADE'),
-  ('chunks_document_id_fkey', 'f', 'FOREIGN KEY (document_id) REFERENCES documents(id) ON DELETE CASCADE')
-),
+expected AS (SELECT * FROM json_to_recordset($2::json) AS e(conname text, contype text, def text)),
 parts AS (
   SELECT c.oid, c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid, t
    WHERE i.inhparent = t.oid
@@ -55,7 +94,7 @@ UNION ALL
 SELECT format('constraint %s is missing or differs: expected %s', e.conname, e.def)
   FROM expected e, t
  WHERE t.oid IS NOT NULL
-   AND NOT EXISTS (SELECT 1 FROM cons c WHERE c.conname = e.conname AND c.contype = e.contype
+   AND NOT EXISTS (SELECT 1 FROM cons c WHERE c.conname = e.conname AND c.contype::text = e.contype
                       AND replace(c.def, quote_ident($1::text) || '.', '') = e.def)
 UNION ALL
 SELECT format('foreign key %s is not validated', conname) FROM cons WHERE contype = 'f' AND NOT convalidated
@@ -97,8 +136,20 @@ export default customCheck({
   hint: 'recreate what is listed, or dbops migrate redo partition --count 4 (moves every row back and forth, rebuilding everything)',
   async run(ctx) {
     const problems = await schemaProblems(ctx.client, ctx.schema, ctx.manifests);
-    const { rows } = await ctx.client.query<{ problem: string }>(PARTITION_PROBLEMS, [ctx.schema]);
+    const expected = await expectedShape(ctx.client);
+    const { rows } = await ctx.client.query<{ problem: string }>(PARTITION_PROBLEMS, [
+      ctx.schema,
+      JSON.stringify(expected.constraints),
+    ]);
     problems.push(...rows.map((r) => r.problem));
+    const { rows: found } = await ctx.client.query<{ name: string }>(
+      `SELECT ic.relname AS name FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass(format('%I.chunks', $1::text))`,
+      [ctx.schema],
+    );
+    const have = new Set(found.map((r) => r.name));
+    for (const name of expected.indexes)
+      if (!have.has(name)) problems.push(`index ${name} on chunks is missing`);
     const others = await ctx.client.query<{ name: string }>(OTHER_PARTITIONS, [ctx.schema]);
     for (const { name } of others.rows) {
       const held = await ctx.client.query<{ rows: boolean }>(

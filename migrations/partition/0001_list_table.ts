@@ -1,9 +1,14 @@
 /**
  * partition 0001: everything the move needs, in one short transaction, nothing copied yet:
+ * - the catalog snapshot of the original chunks (columns, keys, indexes with their per-partition
+ *   names, foreign keys, CHECKs, triggers, grants, owner, comments), saved in dbops.adopted: every
+ *   later step derives both layouts from it, and `down` rebuilds exactly that;
  * - the key function chunk_partition_key(collection_id), the same under Semantik's name
  *   get_partition_key(varchar), and the error functions that make a left-out or wrong key fail
  *   with a message naming the function (partition_key is a plain integer column);
- * - the staging table chunks_list, LIST (partition_key) into chunks_part_00..99, no indexes;
+ * - the staging table chunks_list, LIST (partition_key) into chunks_part_00..99 and the DEFAULT
+ *   partition chunks_default (with the trigger moving rows of writers that leave the key out),
+ *   the original's columns, CHECKs, owner and grants, no indexes;
  * - a nullable chunks.partition_key column on the live HASH table, so writers can be deployed to
  *   set partition_key = chunk_partition_key(collection_id) before the swap (the value is not used:
  *   the copy computes it) and keep working across it;
@@ -28,13 +33,19 @@ import {
   KEY_FUNCTION_BODY,
   KEY_MISMATCH_BODY,
   KEY_MISSING_BODY,
+  rerouteFunctionSql,
   SEMANTIK_KEY_FUNCTION_BODY,
 } from '../../src/families/partition/online/key.js';
 import {
   createStagingSql,
-  HASH_LAYOUT,
-  LIST_LAYOUT,
+  hashLayout,
+  listLayout,
 } from '../../src/families/partition/online/layouts.js';
+import {
+  FORGET_ORIGINAL_CHUNKS,
+  readChunks,
+  saveOriginalChunksSql,
+} from '../../src/families/partition/online/original.js';
 import { inTransaction, planText } from '../../src/families/partition/online/sql.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 
@@ -49,10 +60,15 @@ export const installs: SchemaManifest = {
 };
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
+  const original = await readChunks(pgm.db, ctx.schema);
+  if (!original) throw new Error(`${ctx.schema}.chunks is missing`);
+  const list = listLayout(original);
   pgm.sql(CREATE_KEY_OBJECTS);
+  pgm.sql(rerouteFunctionSql(ctx.schema));
+  pgm.sql(saveOriginalChunksSql(original));
   pgm.sql(createMachinerySql(ctx.schema));
-  pgm.sql(createStagingSql(LIST_LAYOUT));
-  pgm.sql(resetProgressSql(LIST_LAYOUT, HASH_LAYOUT));
+  pgm.sql(createStagingSql(list));
+  pgm.sql(resetProgressSql(list, hashLayout(original)));
   pgm.sql('ALTER TABLE chunks ADD COLUMN partition_key integer');
   pgm.sql(
     "COMMENT ON COLUMN chunks.partition_key IS 'chunk_partition_key(collection_id); required once chunks is LIST-partitioned'",
@@ -69,12 +85,13 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
  */
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
-  const dropStaging = `DROP TABLE IF EXISTS ${LIST_LAYOUT.staging}`;
+  const dropStaging = 'DROP TABLE IF EXISTS chunks_list';
   const release = [
     ...removeCaptureSql(),
     DROP_MACHINERY,
     'ALTER TABLE chunks DROP COLUMN IF EXISTS partition_key',
     DROP_KEY_OBJECTS,
+    FORGET_ORIGINAL_CHUNKS,
   ];
   if (ctx.dryRun) {
     pgm.sql(planText([dropStaging, 'BEGIN', ...release, 'COMMIT']));

@@ -10,25 +10,27 @@ import type { MigrationBuilder } from 'node-pg-migrate';
 import { stripStaging } from '../../src/families/partition/online/build.js';
 import { CHANGES_TABLE, resetProgressSql } from '../../src/families/partition/online/capture.js';
 import { copyPlanSql, copyRows } from '../../src/families/partition/online/copy.js';
-import { HASH_LAYOUT, LIST_LAYOUT } from '../../src/families/partition/online/layouts.js';
+import { loadLayouts } from '../../src/families/partition/online/original.js';
 import { inTransaction, planText } from '../../src/families/partition/online/sql.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
+  const { hash, list } = await loadLayouts(pgm.db, ctx.schema);
   if (ctx.dryRun) {
-    pgm.sql(copyPlanSql(HASH_LAYOUT, LIST_LAYOUT, ctx.batchSize));
+    pgm.sql(copyPlanSql(hash, list, ctx.batchSize));
     return;
   }
-  await copyRows(pgm.db, ctx, HASH_LAYOUT, LIST_LAYOUT);
+  await copyRows(pgm.db, ctx, hash, list);
 }
 
 /** Empties the staging table and rewinds the cursor; changes recorded so far are moot. */
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
+  const { hash, list: LIST_LAYOUT } = await loadLayouts(pgm.db, ctx.schema);
   const reset = [
     `TRUNCATE ${LIST_LAYOUT.staging}`,
-    resetProgressSql(LIST_LAYOUT, HASH_LAYOUT),
+    resetProgressSql(LIST_LAYOUT, hash),
     `DELETE FROM ${CHANGES_TABLE}`,
   ];
   if (ctx.dryRun) {

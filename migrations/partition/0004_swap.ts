@@ -14,43 +14,61 @@ import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
 import { CATCH_UP_SQL } from '../../src/families/partition/online/catchUp.js';
 import { copyPlanSql } from '../../src/families/partition/online/copy.js';
+import { seedIndexes } from '../../src/families/partition/online/indexNames.js';
+import { DEFAULT_PARTITION } from '../../src/families/partition/online/key.js';
+import { renameSql } from '../../src/families/partition/online/layouts.js';
 import {
-  BASE_COLUMN_NAMES,
-  HASH_LAYOUT,
-  LIST_LAYOUT,
-  renameSql,
-} from '../../src/families/partition/online/layouts.js';
-import { moveBackToHash, swapToList } from '../../src/families/partition/online/move.js';
+  loadLayouts,
+  moveBackToHash,
+  swapToList,
+} from '../../src/families/partition/online/move.js';
 import { planText } from '../../src/families/partition/online/sql.js';
 import { summarySql } from '../../src/families/partition/online/verify.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 
+/** The parts every deployment has (the rest is derived from its original: see partition.schema). */
+const PARTITIONS = Array.from(
+  { length: 100 },
+  (_, i) => `chunks_part_${String(i).padStart(2, '0')}`,
+);
 export const installs: SchemaManifest = {
-  tables: [{ name: 'chunks', columns: [...BASE_COLUMN_NAMES, 'partition_key'] }],
-  indexes: LIST_LAYOUT.indexes.flatMap((ix) => [
-    { name: ix.live, table: 'chunks' },
-    ...LIST_LAYOUT.partitions.map((p) => ({ name: ix.onPartition(p.name), table: p.name })),
-  ]),
-  listPartitions: { table: 'chunks', prefix: 'chunks_part_', count: 100 },
+  tables: [
+    {
+      name: 'chunks',
+      columns: ['id', 'collection_id', 'document_id', 'chunk_index', 'partition_key'],
+    },
+  ],
+  indexes: seedIndexes.flatMap((seed) =>
+    [...PARTITIONS, DEFAULT_PARTITION].map((p) => ({ name: `idx_${p}_${seed.suffix}`, table: p })),
+  ),
+  listPartitions: {
+    table: 'chunks',
+    prefix: 'chunks_part_',
+    count: 100,
+    defaultPartition: DEFAULT_PARTITION,
+  },
 };
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
   if (ctx.dryRun) {
+    const { list: LIST_LAYOUT } = await loadLayouts(pgm.db, ctx.schema);
     pgm.sql(
       planText([
         `-- catch up ${LIST_LAYOUT.staging} in committed batches of ${ctx.batchSize} keys`,
         CATCH_UP_SQL,
         '-- verify at one snapshot: BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
-        summarySql('chunks'),
-        summarySql(LIST_LAYOUT.staging),
+        summarySql('chunks', LIST_LAYOUT.columns),
+        summarySql(LIST_LAYOUT.staging, LIST_LAYOUT.columns),
         '-- swap (one transaction)',
         'BEGIN',
         'LOCK TABLE chunks IN ACCESS EXCLUSIVE MODE',
         `LOCK TABLE ${LIST_LAYOUT.staging} IN ACCESS EXCLUSIVE MODE`,
         '-- the catch-up above until no change is left; drop the capture triggers',
         'DROP TRIGGER IF EXISTS chunks_copy_capture ON chunks',
+        '-- views reading chunks: dropped here, created again from their definitions after the renames',
         ...renameSql(LIST_LAYOUT, 'live').slice(0, 1),
+        ...LIST_LAYOUT.triggers,
         'COMMIT',
         'DROP TABLE IF EXISTS chunks_hash',
       ]),
@@ -63,9 +81,11 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
   if (ctx.dryRun) {
+    const { hash: HASH_LAYOUT, list: LIST_LAYOUT } = await loadLayouts(pgm.db, ctx.schema);
     pgm.sql(
       planText([
-        '-- create chunks_hash (16 HASH partitions), capture changes on chunks, then copy:',
+        `-- refused before anything changes if chunks has columns, indexes, constraints, triggers or partitions added after up`,
+        `-- create chunks_hash as the original (${HASH_LAYOUT.partitionBy}, ${HASH_LAYOUT.partitions.length} partitions, the original's names), capture changes on chunks, then copy:`,
         copyPlanSql(LIST_LAYOUT, HASH_LAYOUT, ctx.batchSize),
         '-- build its keys, indexes and foreign keys per partition, catch up, verify, swap back',
         ...renameSql(LIST_LAYOUT, 'staging').slice(0, 1),

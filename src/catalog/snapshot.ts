@@ -16,6 +16,8 @@ export interface ColumnInfo {
   /** Qualified name of a sequence owned by this column (serial / identity), or null. */
   ownedSequence: string | null;
   comment: string | null;
+  /** The column's collation when it is not its type's default (qualified), else null. */
+  collation?: string | null;
 }
 
 /** A constraint on the table: p(rimary), u(nique), f(oreign key), c(heck), x (exclusion). */
@@ -72,6 +74,40 @@ export interface DependentView {
   definition: string;
 }
 
+/** A view or materialized view reading the table directly or through other views, with what recreating it needs. */
+export interface DependentObject {
+  /** Qualified name. */
+  name: string;
+  kind: 'v' | 'm';
+  /** 1 = reads the table; n = reads a dependent of depth n-1 (creation order). */
+  depth: number;
+  definition: string;
+  options: string[];
+  owner: string;
+  comment: string | null;
+  populated: boolean;
+  grants: string[];
+  /** pg_get_indexdef of a materialized view's indexes. */
+  indexes: string[];
+}
+
+/** A partition with what rebuilding it needs. */
+export interface PartitionInfo {
+  name: string;
+  bound: string;
+  /** 'r' table, 'p' itself partitioned, 'f' foreign. */
+  kind: string;
+  owner: string;
+  options: string[];
+  grants: string[];
+  /** Its indexes, with the parent index each is attached to (null: the partition's own). */
+  indexes: { name: string; parent: string | null }[];
+  /** Its foreign keys, with the parent's foreign key each was cloned from (names may differ after a rename). */
+  foreignKeys: { name: string; parent: string | null }[];
+  /** Triggers of its own (not clones of the parent's). */
+  triggers: string[];
+}
+
 /** Everything dbops reads about one table before it changes it. */
 export interface TableSnapshot {
   schema: string;
@@ -82,13 +118,22 @@ export interface TableSnapshot {
   options: string[];
   /** `HASH (collection_id)` for a partitioned table, else null. */
   partitionKey: string | null;
-  partitions: { name: string; bound: string }[];
+  partitions: PartitionInfo[];
+  /** The ACL as aclitem text, and as GRANT statements that reproduce it (empty: default privileges). */
+  acl: string[];
+  grants: string[];
+  comment: string | null;
+  /** 'p' permanent, 'u' unlogged. */
+  persistence: string;
+  rowSecurity: boolean;
   columns: ColumnInfo[];
   constraints: ConstraintInfo[];
   indexes: IndexInfo[];
   triggers: TriggerInfo[];
   foreignKeysIn: IncomingForeignKey[];
   views: DependentView[];
+  /** Views and materialized views reading the table, directly or not, in creation order. */
+  dependents: DependentObject[];
 }
 
 /** A function found by name, with its full definition. */
@@ -168,7 +213,8 @@ export function updateTriggersFor(table: TableSnapshot, columns: string[]): Trig
 }
 
 interface RawCatalog {
-  tables: (Omit<TableSnapshot, 'partitions' | 'foreignKeysIn' | 'views'> & {
+  tables: (Omit<TableSnapshot, 'partitions' | 'foreignKeysIn' | 'views' | 'dependents'> & {
+    dependents: DependentObject[] | null;
     partitions: TableSnapshot['partitions'] | null;
     foreignKeysIn: IncomingForeignKey[] | null;
     views: DependentView[] | null;
@@ -189,5 +235,14 @@ function normaliseTable(t: RawCatalog['tables'][number]): TableSnapshot {
     triggers: t.triggers ?? [],
     foreignKeysIn: t.foreignKeysIn ?? [],
     views: t.views ?? [],
+    dependents: t.dependents ?? [],
+    acl: t.acl ?? [],
+    grants: t.grants ?? [],
   };
+}
+
+/** GRANT statement for one `grants` entry (`SELECT TO role`) on `relation` (quoted or qualified). */
+export function grantSql(relation: string, grant: string): string {
+  const at = grant.indexOf(' TO ');
+  return `GRANT ${grant.slice(0, at)} ON ${relation}${grant.slice(at)}`;
 }

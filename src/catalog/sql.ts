@@ -5,6 +5,41 @@
  * lists every relation of the schema whose name is asked for anywhere, so a preflight can tell a
  * name clash with an index or a view as well as with a table.
  */
+/**
+ * `PRIVILEGE TO grantee [WITH GRANT OPTION]` for each entry of the ACL of relation alias.oid, in
+ * ACL order (the owner's own entries included: granting them again changes nothing); see
+ * grantSql. Empty for a default (NULL) ACL.
+ */
+const GRANTS_SQL = (alias: string) => `SELECT format('%s TO %s%s', x.privilege_type,
+         CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END,
+         CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS g
+    FROM unnest(${alias}.relacl) WITH ORDINALITY a(item, n), LATERAL aclexplode(ARRAY[a.item]) x
+   ORDER BY a.n, x.privilege_type`;
+
+/**
+ * Views and materialized views that read table t, directly or through other views, with what
+ * recreating each needs (definition, options, owner, grants, comment, a materialized view's
+ * indexes and whether it is populated), in creation order (a view after the views it reads).
+ */
+const DEPENDENTS_SQL = `WITH RECURSIVE dep(oid, depth) AS (
+         SELECT r.ev_class, 1 FROM pg_depend dp JOIN pg_rewrite r ON r.oid = dp.objid
+          WHERE dp.classid = 'pg_rewrite'::regclass AND dp.refclassid = 'pg_class'::regclass
+            AND dp.refobjid = t.oid AND r.ev_class <> t.oid
+         UNION ALL
+         SELECT r.ev_class, d.depth + 1 FROM dep d JOIN pg_depend dp ON dp.refobjid = d.oid AND dp.refclassid = 'pg_class'::regclass
+           JOIN pg_rewrite r ON r.oid = dp.objid AND dp.classid = 'pg_rewrite'::regclass
+          WHERE r.ev_class <> d.oid AND d.depth < 20)
+  SELECT coalesce(json_agg(json_build_object(
+           'name', format('%I.%I', vn.nspname, v.relname), 'kind', v.relkind, 'depth', d.depth,
+           'definition', pg_get_viewdef(v.oid), 'options', coalesce(v.reloptions, '{}'),
+           'owner', pg_get_userbyid(v.relowner), 'comment', obj_description(v.oid, 'pg_class'),
+           'populated', v.relispopulated,
+           'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${GRANTS_SQL('v')}) g),
+           'indexes', (SELECT coalesce(json_agg(pg_get_indexdef(vi.indexrelid) ORDER BY vi.indexrelid), '[]')
+                         FROM pg_index vi WHERE vi.indrelid = v.oid)) ORDER BY d.depth, v.oid), '[]')
+    FROM (SELECT oid, max(depth) AS depth FROM dep GROUP BY oid) d
+    JOIN pg_class v ON v.oid = d.oid JOIN pg_namespace vn ON vn.oid = v.relnamespace`;
+
 export const CATALOG_SQL = `
 WITH ns AS (SELECT oid, nspname FROM pg_namespace WHERE nspname = $1),
 tbl AS (
@@ -19,7 +54,24 @@ SELECT json_build_object(
      'owner', pg_get_userbyid(t.relowner),
      'options', coalesce(t.reloptions, '{}'),
      'partitionKey', CASE WHEN t.relkind = 'p' THEN pg_get_partkeydef(t.oid) END,
-     'partitions', (SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid)) ORDER BY p.relname)
+     'acl', coalesce((SELECT json_agg(a::text ORDER BY n) FROM unnest(t.relacl) WITH ORDINALITY x(a, n)), '[]'),
+     'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${GRANTS_SQL('t')}) g),
+     'comment', obj_description(t.oid, 'pg_class'),
+     'persistence', t.relpersistence,
+     'rowSecurity', t.relrowsecurity,
+     'partitions', (SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid),
+                      'kind', p.relkind, 'owner', pg_get_userbyid(p.relowner), 'options', coalesce(p.reloptions, '{}'),
+                      'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${GRANTS_SQL('p')}) g),
+                      'indexes', (SELECT coalesce(json_agg(json_build_object('name', pic.relname, 'parent', ppc.relname) ORDER BY pic.relname), '[]')
+                                    FROM pg_index pix JOIN pg_class pic ON pic.oid = pix.indexrelid
+                                    LEFT JOIN pg_inherits pih ON pih.inhrelid = pix.indexrelid
+                                    LEFT JOIN pg_class ppc ON ppc.oid = pih.inhparent
+                                   WHERE pix.indrelid = p.oid),
+                      'foreignKeys', (SELECT coalesce(json_agg(json_build_object('name', k.conname, 'parent', pk.conname) ORDER BY k.conname), '[]')
+                                        FROM pg_constraint k LEFT JOIN pg_constraint pk ON pk.oid = k.conparentid
+                                       WHERE k.conrelid = p.oid AND k.contype = 'f'),
+                      'triggers', (SELECT coalesce(json_agg(tg.tgname), '[]') FROM pg_trigger tg
+                                    WHERE tg.tgrelid = p.oid AND NOT tg.tgisinternal AND tg.tgparentid = 0)) ORDER BY p.relname)
                       FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = t.oid),
      'columns', (SELECT json_agg(json_build_object(
                    'name', a.attname,
@@ -33,7 +85,10 @@ SELECT json_build_object(
                                        JOIN pg_namespace sn ON sn.oid = s.relnamespace
                                       WHERE dp.classid = 'pg_class'::regclass AND dp.refobjid = t.oid
                                         AND dp.refobjsubid = a.attnum AND dp.deptype IN ('a', 'i') LIMIT 1),
-                   'comment', col_description(t.oid, a.attnum)) ORDER BY a.attnum)
+                   'comment', col_description(t.oid, a.attnum),
+                   'collation', (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
+                                   JOIN pg_namespace cn ON cn.oid = co.collnamespace JOIN pg_type ty ON ty.oid = a.atttypid
+                                  WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)) ORDER BY a.attnum)
                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
                  WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
      'constraints', (SELECT json_agg(json_build_object(
@@ -81,7 +136,8 @@ SELECT json_build_object(
                 FROM (SELECT DISTINCT v.oid, v.relkind FROM pg_depend dp
                         JOIN pg_rewrite r ON r.oid = dp.objid AND dp.classid = 'pg_rewrite'::regclass
                         JOIN pg_class v ON v.oid = r.ev_class
-                       WHERE dp.refclassid = 'pg_class'::regclass AND dp.refobjid = t.oid AND v.oid <> t.oid) v)
+                       WHERE dp.refclassid = 'pg_class'::regclass AND dp.refobjid = t.oid AND v.oid <> t.oid) v),
+     'dependents', (${DEPENDENTS_SQL})
    ) ORDER BY t.relname), '[]') FROM tbl t),
   'relations', (SELECT coalesce(json_agg(json_build_object('name', c.relname, 'kind', c.relkind) ORDER BY c.relname), '[]')
                   FROM pg_class c JOIN ns ON ns.oid = c.relnamespace

@@ -13,8 +13,8 @@ export interface SchemaManifest {
   functions?: { name: string; body: string }[];
   views?: string[];
   materializedViews?: string[];
-  /** A LIST-partitioned table whose partitions must be exactly `prefix` + 00..(count-1). */
-  listPartitions?: { table: string; prefix: string; count: number };
+  /** A LIST-partitioned table whose partitions must be exactly `prefix` + 00..(count-1) (and the DEFAULT partition, if named). */
+  listPartitions?: { table: string; prefix: string; count: number; defaultPartition?: string };
 }
 
 export interface TriggerSpec {

@@ -254,6 +254,7 @@ async function partitionProblems(
       `FOR VALUES IN (${i})`,
     ]),
   );
+  if (spec.defaultPartition) expected.set(spec.defaultPartition, 'DEFAULT');
   const problems: string[] = [];
   for (const r of rows.filter((r) => r.name !== null)) {
     const bound = expected.get(r.name);

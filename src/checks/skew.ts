@@ -182,6 +182,11 @@ function sumOf(keys: Map<string, number>): number {
   return sum;
 }
 
+/**
+ * The leaf partitions keys are placed in. A DEFAULT partition is left out: it is no placement
+ * target (the partition family's chunks_default only holds rows of writers without the key for
+ * the moment of their statement; rows left there are the schema and misrouted checks' finding).
+ */
 async function leavesOf(client: pg.ClientBase, table: string): Promise<Leaf[]> {
   const { rows: found } = await client.query<{ oid: number | null; partitioned: boolean }>(
     `SELECT c.oid::int AS oid, c.relkind = 'p' AS partitioned FROM pg_class c WHERE c.oid = to_regclass($1)`,
@@ -203,7 +208,8 @@ async function leavesOf(client: pg.ClientBase, table: string): Promise<Leaf[]> {
        FROM pg_partition_tree($1::oid) t
        JOIN pg_class c ON c.oid = t.relid JOIN pg_namespace n ON n.oid = c.relnamespace
        LEFT JOIN pg_stat_all_tables s ON s.relid = c.oid
-      WHERE t.isleaf ORDER BY c.relname`,
+      WHERE t.isleaf AND pg_get_expr(c.relpartbound, c.oid) IS DISTINCT FROM 'DEFAULT'
+      ORDER BY c.relname`,
     [found[0].oid],
   );
   return rows.map((r) => ({

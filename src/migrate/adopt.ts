@@ -27,7 +27,15 @@ CREATE TABLE IF NOT EXISTS ${ADOPTED_TABLE} (
 );`;
 
 /** What kind of object was adopted; `definitionOf` says how its DDL is read from the catalog. */
-export type AdoptedKind = 'function' | 'trigger' | 'view' | 'materialized view' | 'index' | 'sql';
+export type AdoptedKind =
+  | 'function'
+  | 'trigger'
+  | 'view'
+  | 'materialized view'
+  | 'index'
+  | 'sql'
+  /** A table's catalog snapshot as JSON (not DDL): read back with readOriginal, never EXECUTEd. */
+  | 'table';
 
 /**
  * SQL that saves `definitionSql` (an expression evaluated at run time, e.g.
@@ -61,6 +69,52 @@ BEGIN
   RETURNING definition INTO ddl;
   IF ddl IS NOT NULL THEN EXECUTE ddl; END IF;
 END $dbops$;`;
+}
+
+/** SQL that forgets the saved original of (family, kind, name) without running it. */
+export function forgetOriginalSql(family: string, kind: AdoptedKind, name: string): string {
+  return `DO $dbops$
+BEGIN
+  IF to_regclass(${escapeLiteral(ADOPTED_TABLE)}) IS NULL THEN RETURN; END IF;
+  DELETE FROM ${ADOPTED_TABLE}
+   WHERE family = ${escapeLiteral(family)} AND kind = ${escapeLiteral(kind)} AND name = ${escapeLiteral(name)};
+END $dbops$;`;
+}
+
+/** The saved original of (family, kind, name), or undefined when none is saved. */
+export async function readOriginal(
+  db: { query(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> },
+  family: string,
+  kind: AdoptedKind,
+  name: string,
+): Promise<string | undefined> {
+  const exists = await db.query(`SELECT to_regclass($1) IS NOT NULL AS ok`, [ADOPTED_TABLE]);
+  if (!(exists.rows[0] as { ok: boolean }).ok) return undefined;
+  const { rows } = await db.query(
+    `SELECT definition FROM ${ADOPTED_TABLE} WHERE family = $1 AND kind = $2 AND name = $3`,
+    [family, kind, name],
+  );
+  return (rows[0] as { definition: string } | undefined)?.definition;
+}
+
+/**
+ * An expression building the full DDL of a materialized view: CREATE ... WITH [NO] DATA as it
+ * was populated, its indexes, owner, grants and comment (restoring it recomputes its rows).
+ */
+export function materializedViewDefinition(name: string): string {
+  const lit = escapeLiteral(name);
+  return `(SELECT format('CREATE MATERIALIZED VIEW %s%s AS %s WITH %sDATA;', c.oid::regclass,
+            CASE WHEN c.reloptions IS NOT NULL THEN format(' WITH (%s)', array_to_string(c.reloptions, ', ')) ELSE '' END,
+            rtrim(pg_get_viewdef(c.oid), ';'), CASE WHEN c.relispopulated THEN '' ELSE 'NO ' END)
+          || coalesce((SELECT string_agg(pg_get_indexdef(i.indexrelid) || ';', ' ' ORDER BY i.indexrelid)
+                         FROM pg_index i WHERE i.indrelid = c.oid), '')
+          || format(' ALTER MATERIALIZED VIEW %s OWNER TO %I;', c.oid::regclass, pg_get_userbyid(c.relowner))
+          || coalesce((SELECT string_agg(format('GRANT %s ON %s TO %s%s;', x.privilege_type, c.oid::regclass,
+                                CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END,
+                                CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END), ' ')
+                         FROM aclexplode(c.relacl) x), '')
+          || coalesce(format(' COMMENT ON MATERIALIZED VIEW %s IS %L;', c.oid::regclass, obj_description(c.oid, 'pg_class')), '')
+     FROM pg_class c WHERE c.oid = ${lit}::regclass)`;
 }
 
 /** An expression reading an object's DDL from the catalog, for saveOriginalSql. */

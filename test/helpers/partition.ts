@@ -64,3 +64,29 @@ export async function pgErrorOf(
   }
   throw new Error('expected a PostgreSQL error, got none');
 }
+
+/**
+ * Count and md5 of every row of public.chunks over all its columns except partition_key (read
+ * from the catalog, so extra columns of a drifted deployment count), in a stable order.
+ */
+export async function allColumnsChecksum(client: pg.ClientBase): Promise<string> {
+  const { rows: cols } = await client.query<{ name: string }>(
+    `SELECT quote_ident(attname) AS name FROM pg_attribute
+      WHERE attrelid = 'public.chunks'::regclass AND attnum > 0 AND NOT attisdropped AND attname <> 'partition_key'
+      ORDER BY attname`,
+  );
+  const list = cols.map((c) => c.name).join(', ');
+  const { rows } = await client.query<{ n: string; sum: string }>(
+    `SELECT count(*) AS n, md5(coalesce(string_agg(r, E'\\n' ORDER BY r), '')) AS sum
+       FROM (SELECT ROW(${list})::text AS r FROM public.chunks) t`,
+  );
+  return `${rows[0]!.n}:${rows[0]!.sum}`;
+}
+
+/** Rows in the DEFAULT partition (rows of writers without the key land there only for a moment). */
+export async function defaultPartitionRows(client: pg.ClientBase): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    'SELECT count(*)::int AS n FROM public.chunks_default',
+  );
+  return rows[0]!.n;
+}

@@ -3,13 +3,7 @@ import { InterruptedError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
 import { drainChanges } from './catchUp.js';
-import {
-  FOREIGN_KEYS,
-  type IndexSpec,
-  type Layout,
-  LOCK_REFERENCED_FOR_DROP_SQL,
-  LOCK_REFERENCED_SQL,
-} from './layouts.js';
+import { type IndexSpec, type Layout, lockReferencedSql } from './layouts.js';
 import { withShortLocks } from './locks.js';
 import { relationExists, rowsOf, type Sql } from './sql.js';
 
@@ -20,13 +14,13 @@ import { relationExists, rowsOf, type Sql } from './sql.js';
  *
  * Locks (the staging table has no readers; its only writers are our catch-up and the ON DELETE
  * CASCADE of a document or collection delete):
- * - One partition at a time, its six indexes are built in one transaction that holds ACCESS
+ * - One partition at a time, its indexes (six for the seed shape) are built in one transaction that holds ACCESS
  *   EXCLUSIVE on that partition (ADD PRIMARY KEY / UNIQUE) for those builds (a fraction of a
  *   second at 20k rows per partition): a cascaded delete into that partition waits that long.
  *   CREATE INDEX CONCURRENTLY would avoid even that but costs ~100 ms of fixed overhead per
- *   index, and there are 600.
+ *   index, and there are hundreds.
  * - ADD FOREIGN KEY ... NOT VALID on a partition holds SHARE ROW EXCLUSIVE on collections and
- *   documents (taken first: see LOCK_REFERENCED_SQL) for milliseconds; VALIDATE holds only SHARE
+ *   documents (taken first: see lockReferencedSql) for milliseconds; VALIDATE holds only SHARE
  *   UPDATE EXCLUSIVE on the partition and ROW SHARE on the referenced table (writers go on). The
  *   parent-level foreign key then adopts the validated partition constraints without scanning,
  *   but holds ACCESS EXCLUSIVE on its referenced table meanwhile (see addForeignKeys; measured
@@ -76,7 +70,7 @@ async function existingIndexes(sql: Sql): Promise<Map<string, boolean>> {
 /**
  * Each parent index is created ON ONLY the parent (invalid until every partition's index is
  * attached; from then on PostgreSQL creates it on any partition attached later), then, one
- * partition at a time, built on the partition and attached: the six of a partition in one
+ * partition at a time, built on the partition and attached: all of a partition in one
  * multi-statement transaction (one round trip and one commit instead of twelve).
  */
 async function buildIndexes(sql: Sql, ctx: MigrationContext, staging: Layout): Promise<void> {
@@ -103,20 +97,18 @@ async function buildIndexes(sql: Sql, ctx: MigrationContext, staging: Layout): P
   ctx.progress.finish();
 }
 
-function parentIndexSql(staging: Layout, ix: IndexSpec): string {
+export function parentIndexSql(staging: Layout, ix: IndexSpec): string {
   if (ix.constraint) {
-    return `ALTER TABLE ONLY ${staging.staging} ADD CONSTRAINT ${quoteIdent(ix.staging)} ${ix.constraint} ${ix.columns}`;
+    return `ALTER TABLE ONLY ${staging.staging} ADD CONSTRAINT ${quoteIdent(ix.staging)} ${ix.constraint}`;
   }
-  const where = ix.where ? ` WHERE ${ix.where}` : '';
-  return `CREATE INDEX ${quoteIdent(ix.staging)} ON ONLY ${staging.staging} ${ix.columns}${where}`;
+  return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(ix.staging)} ON ONLY ${staging.staging} ${ix.body}`;
 }
 
-function partitionIndexSql(partition: string, name: string, ix: IndexSpec): string {
+export function partitionIndexSql(partition: string, name: string, ix: IndexSpec): string {
   if (ix.constraint) {
-    return `ALTER TABLE ${quoteIdent(partition)} ADD CONSTRAINT ${quoteIdent(name)} ${ix.constraint} ${ix.columns}`;
+    return `ALTER TABLE ${quoteIdent(partition)} ADD CONSTRAINT ${quoteIdent(name)} ${ix.constraint}`;
   }
-  const where = ix.where ? ` WHERE ${ix.where}` : '';
-  return `CREATE INDEX ${quoteIdent(name)} ON ${quoteIdent(partition)} ${ix.columns}${where}`;
+  return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(name)} ON ${quoteIdent(partition)} ${ix.body}`;
 }
 
 /**
@@ -154,19 +146,20 @@ async function addForeignKeys(
   staging: Layout,
 ): Promise<void> {
   let existing = await existingForeignKeys(sql, staging);
-  const missingOnParent = FOREIGN_KEYS.filter(
+  const missingOnParent = staging.foreignKeys.filter(
     (fk) => !existing.has(`${staging.staging}.${fk.name}`),
   );
   if (missingOnParent.length === 0) return;
   ctx.progress.note(`adding foreign keys to ${staging.staging} (NOT VALID per partition)`);
   for (const p of staging.partitions) {
     const statements = missingOnParent
-      .filter((fk) => !existing.has(`${p.name}.${fk.name}`))
+      .filter((fk) => !existing.has(`${p.name}.${fk.onPartition(p.name)}`))
       .map(
         (fk) =>
-          `ALTER TABLE ${quoteIdent(p.name)} ADD CONSTRAINT ${fk.name} ${fk.definition} NOT VALID`,
+          `ALTER TABLE ${quoteIdent(p.name)} ADD CONSTRAINT ${quoteIdent(fk.onPartition(p.name))} ${fk.definition} NOT VALID`,
       );
-    if (statements.length > 0) await onReferenced(sql, ctx, LOCK_REFERENCED_SQL, statements);
+    if (statements.length > 0)
+      await onReferenced(sql, ctx, lockReferencedSql(staging, 'SHARE ROW EXCLUSIVE'), statements);
   }
   // From here a delete of a document or collection cascades into the staging table too, so no
   // new row can lose its parent; rows whose parent went during the copy have a recorded change
@@ -181,8 +174,11 @@ async function addForeignKeys(
   for (const p of staging.partitions) {
     if (ctx.signal.aborted) throw new InterruptedError('interrupted while validating foreign keys');
     const statements = missingOnParent
-      .filter((fk) => existing.get(`${p.name}.${fk.name}`) !== true)
-      .map((fk) => `ALTER TABLE ${quoteIdent(p.name)} VALIDATE CONSTRAINT ${fk.name}`);
+      .filter((fk) => existing.get(`${p.name}.${fk.onPartition(p.name)}`) !== true)
+      .map(
+        (fk) =>
+          `ALTER TABLE ${quoteIdent(p.name)} VALIDATE CONSTRAINT ${quoteIdent(fk.onPartition(p.name))}`,
+      );
     if (statements.length > 0) await sql.query(statements.join(';\n'));
     ctx.progress.update(++done);
   }
@@ -193,7 +189,7 @@ async function addForeignKeys(
   // is attached in its own transaction, locking only its own referenced table.
   for (const fk of missingOnParent) {
     await onReferenced(sql, ctx, `LOCK TABLE ${fk.references} IN ACCESS EXCLUSIVE MODE`, [
-      `ALTER TABLE ${staging.staging} ADD CONSTRAINT ${fk.name} ${fk.definition}`,
+      `ALTER TABLE ${staging.staging} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.definition}`,
     ]);
   }
 }
@@ -213,9 +209,9 @@ export async function stripStaging(
     await onReferenced(
       sql,
       ctx,
-      LOCK_REFERENCED_FOR_DROP_SQL,
-      FOREIGN_KEYS.map(
-        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+      lockReferencedSql(staging, 'ACCESS EXCLUSIVE'),
+      staging.foreignKeys.map(
+        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
       ),
     );
   }
@@ -246,7 +242,8 @@ export async function stripStaging(
       r.kind === 'constraint'
         ? `ALTER TABLE ${quoteIdent(r.rel)} DROP CONSTRAINT IF EXISTS ${quoteIdent(r.name)}`
         : `DROP INDEX IF EXISTS ${quoteIdent(r.name)}`;
-    if (r.kind === 'constraint') await onReferenced(sql, ctx, LOCK_REFERENCED_FOR_DROP_SQL, [drop]);
+    if (r.kind === 'constraint')
+      await onReferenced(sql, ctx, lockReferencedSql(staging, 'ACCESS EXCLUSIVE'), [drop]);
     else await sql.query(drop);
   }
 }
@@ -264,9 +261,9 @@ export async function dropStaging(sql: Sql, ctx: MigrationContext, staging: Layo
     await onReferenced(
       sql,
       ctx,
-      LOCK_REFERENCED_FOR_DROP_SQL,
-      FOREIGN_KEYS.map(
-        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${fk.name}`,
+      lockReferencedSql(staging, 'ACCESS EXCLUSIVE'),
+      staging.foreignKeys.map(
+        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
       ),
     );
   }

@@ -1,7 +1,7 @@
 import { InterruptedError, isPgError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
-import { BASE_COLUMN_NAMES, copyColumns, type Layout, LIVE_TABLE } from './layouts.js';
+import { copyColumns, insertColumns, type Layout, LIVE_TABLE } from './layouts.js';
 import { inTransaction, oneRow, type Sql } from './sql.js';
 
 /**
@@ -95,8 +95,8 @@ function catchUpStatements(
     ),
     copy: named(
       'copy',
-      `INSERT INTO ${staging.staging} (${BASE_COLUMN_NAMES.join(', ')}, partition_key)
-       SELECT ${copyColumns('s')}, ${staging.keyFrom}
+      `INSERT INTO ${staging.staging} (${insertColumns(staging)}, partition_key)
+       SELECT ${copyColumns(staging, 's')}, ${staging.keyFrom}
          FROM ${LIVE_TABLE} s JOIN ${pairs} ON ${live.keyMatch('s', 'k')}`,
     ),
   };

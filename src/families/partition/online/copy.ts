@@ -2,7 +2,7 @@ import { quoteIdent } from '../../../db/ident.js';
 import { InterruptedError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { PROGRESS_TABLE } from './capture.js';
-import { BASE_COLUMN_NAMES, copyColumns, type Layout } from './layouts.js';
+import { copyColumns, insertColumns, type Layout } from './layouts.js';
 import { oneRow, rowsOf, type Sql } from './sql.js';
 
 /**
@@ -24,8 +24,8 @@ export function copyBatchSql(target: Layout, partition: string): string {
    WHERE target = $1 AND source_partition = $2 AND next_block = $3 AND NOT finished
   RETURNING 1
 ), copied AS (
-  INSERT INTO ${target.staging} (${BASE_COLUMN_NAMES.join(', ')}, partition_key)
-  SELECT ${copyColumns('s')}, ${target.keyFrom}
+  INSERT INTO ${target.staging} (${insertColumns(target)}, partition_key)
+  SELECT ${copyColumns(target, 's')}, ${target.keyFrom}
     FROM ${quoteIdent(partition)} s
    WHERE s.ctid >= $5::tid AND s.ctid < $6::tid AND EXISTS (SELECT 1 FROM claim)
   RETURNING 1

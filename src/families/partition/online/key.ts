@@ -1,3 +1,5 @@
+import { quoteIdent } from '../../../db/ident.js';
+
 /**
  * The partition key of the 100-LIST chunks table and the objects that make writers supply it.
  *
@@ -30,17 +32,47 @@ SELECT pg_catalog.abs(pg_catalog.mod(pg_catalog.hashtext($1), 100))
 export const SEMANTIK_KEY_FUNCTION_BODY = KEY_FUNCTION_BODY;
 
 /**
- * The DEFAULT of the LIST table's partition_key: evaluated only when a writer leaves the column
- * out (before tuple routing, so the writer gets this message and not "no partition found").
+ * The DEFAULT of the LIST table's partition_key, evaluated only when a writer leaves the column
+ * out (Semantik's code as deployed before the change: its model has no such column). PostgreSQL
+ * routes a row before any BEFORE trigger could set the key, so the row is given UNKNOWN_KEY,
+ * lands in the DEFAULT partition, and the row trigger there (REROUTE_BODY) moves it to its
+ * partition in the same statement. The name is kept from when a left-out key was an error.
  */
+export const UNKNOWN_KEY = -1;
 export const KEY_MISSING_BODY = `
-BEGIN
-  RAISE EXCEPTION 'chunks.partition_key is missing: set partition_key = chunk_partition_key(collection_id)'
-    USING ERRCODE = 'check_violation',
-          DETAIL = 'chunks is partitioned BY LIST (partition_key) into chunks_part_00 .. chunks_part_99; the key is 0..99.',
-          HINT = 'INSERT INTO chunks (..., partition_key) VALUES (..., chunk_partition_key($collection_id))';
-END
+SELECT ${UNKNOWN_KEY}
 `;
+
+/** The partition that receives rows of writers that leave partition_key out, for a moment. */
+export const DEFAULT_PARTITION = 'chunks_default';
+export const REROUTE_FUNCTION = 'chunks_default_reroute';
+export const REROUTE_TRIGGER = 'chunks_default_reroute';
+
+/**
+ * AFTER INSERT on the DEFAULT partition, per row: deletes the row just inserted (it has the
+ * unknown key) and inserts it again with partition_key = chunk_partition_key(collection_id),
+ * which routes it to chunks_part_NN. In the writer's statement, so the writer's transaction
+ * commits the row in its partition and the DEFAULT partition is empty at rest; the writer's
+ * RETURNING and row count are those of its own insert. Writers that supply the key never reach
+ * this partition and pay nothing. Tables are named schema-qualified (baked in at creation).
+ */
+export function rerouteFunctionSql(schema: string): string {
+  const s = (name: string) => `${quoteIdent(schema)}.${name}`;
+  return `CREATE OR REPLACE FUNCTION ${REROUTE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NEW.partition_key <> ${UNKNOWN_KEY} THEN RETURN NULL; END IF;
+  DELETE FROM ${s(DEFAULT_PARTITION)} d
+   WHERE d.id = NEW.id AND d.collection_id = NEW.collection_id AND d.partition_key = ${UNKNOWN_KEY};
+  NEW.partition_key := ${s(KEY_FUNCTION)}(NEW.collection_id);
+  INSERT INTO ${s('chunks')} SELECT NEW.*;
+  RETURN NULL;
+END
+$fn$`;
+}
+
+/** The reroute trigger on a LIST table's DEFAULT partition. */
+export const REROUTE_TRIGGER_SQL = `CREATE OR REPLACE TRIGGER ${REROUTE_TRIGGER} AFTER INSERT ON ${DEFAULT_PARTITION}
+  FOR EACH ROW EXECUTE FUNCTION ${REROUTE_FUNCTION}()`;
 
 /** Called only when partition_key is in range but is not the key of collection_id. */
 export const KEY_MISMATCH_BODY = `
@@ -55,10 +87,9 @@ END
 /**
  * Creates the key function (and Semantik's name for it), and the error functions. partition_key
  * is a plain integer column (bounds print as FOR VALUES IN (7), not the ('7') of a domain type):
- * a left-out key gets chunk_partition_key_missing()'s message through the column DEFAULT, a wrong
- * key in 0..99 the CHECK's. An explicit NULL or a key outside 0..99 fails in tuple routing, before
- * any CHECK can run: PostgreSQL's "no partition of relation chunks found for row" (23514), whose
- * DETAIL shows the key.
+ * a left-out key becomes UNKNOWN_KEY through the column DEFAULT and is rerouted (see above); a
+ * wrong key gets the CHECK's message naming the function (a key outside 0..99 too: it lands in
+ * the DEFAULT partition, where the CHECK runs). An explicit NULL fails NOT NULL.
  */
 export const CREATE_KEY_OBJECTS = `
 CREATE FUNCTION ${KEY_FUNCTION}(collection_id varchar) RETURNS integer
@@ -72,7 +103,7 @@ AS $fn$${SEMANTIK_KEY_FUNCTION_BODY}$fn$;
 COMMENT ON FUNCTION ${SEMANTIK_KEY_FUNCTION}(varchar) IS
   'Semantik''s name for ${KEY_FUNCTION}(collection_id): the same values (total: no overflow for any hashtext).';
 CREATE FUNCTION chunk_partition_key_missing() RETURNS integer
-LANGUAGE plpgsql VOLATILE PARALLEL SAFE SET search_path FROM CURRENT
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
 AS $fn$${KEY_MISSING_BODY}$fn$;
 CREATE FUNCTION chunk_partition_key_mismatch(collection_id varchar, key integer) RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE SET search_path FROM CURRENT
@@ -83,9 +114,10 @@ export const KEY_COLUMN_DEFINITION =
   'partition_key integer NOT NULL DEFAULT chunk_partition_key_missing()';
 
 /** The CHECK on the LIST table: partition_key is the key of the row's collection_id. */
-export const KEY_CHECK_DEFINITION = `CONSTRAINT ${KEY_CHECK} CHECK (CASE WHEN partition_key = ${KEY_FUNCTION}(collection_id) THEN true ELSE chunk_partition_key_mismatch(collection_id, partition_key) END)`;
+export const KEY_CHECK_DEFINITION = `CONSTRAINT ${KEY_CHECK} CHECK (CASE WHEN partition_key = ${KEY_FUNCTION}(collection_id) THEN true WHEN partition_key = ${UNKNOWN_KEY} THEN true ELSE chunk_partition_key_mismatch(collection_id, partition_key) END)`;
 
 export const DROP_KEY_OBJECTS = `
+DROP FUNCTION IF EXISTS ${REROUTE_FUNCTION}() CASCADE;
 DROP FUNCTION IF EXISTS chunk_partition_key_mismatch(varchar, integer);
 DROP FUNCTION IF EXISTS chunk_partition_key_missing();
 DROP FUNCTION IF EXISTS ${SEMANTIK_KEY_FUNCTION}(varchar);

@@ -1,9 +1,22 @@
+import type { TableSnapshot } from '../../../catalog/snapshot.js';
 import { quoteIdent } from '../../../db/ident.js';
-import { KEY_CHECK_DEFINITION, KEY_COLUMN_DEFINITION, KEY_FUNCTION } from './key.js';
+import { addKeyColumn, indexBody, seedIndexes, seedSuffix } from './indexNames.js';
+import {
+  DEFAULT_PARTITION,
+  KEY_CHECK_DEFINITION,
+  KEY_COLUMN_DEFINITION,
+  KEY_FUNCTION,
+  REROUTE_TRIGGER_SQL,
+} from './key.js';
 
 /**
- * The two shapes of Semantik's chunks table that the partition family moves rows between. Each
- * shape is either *live* (named chunks, what the application uses) or *staging* (being filled
+ * The two shapes of Semantik's chunks table that the partition family moves rows between, both
+ * derived from the catalog snapshot of the original HASH table (saved by 0001, see original.ts):
+ * - hashLayout: the original exactly (its partitions, column definitions, constraint and index
+ *   names, per-partition index names, owner, grants), which `down` rebuilds;
+ * - listLayout: the 100-LIST target carrying the same columns, keys (extended with
+ *   partition_key), foreign keys, CHECKs and indexes.
+ * Each shape is either *live* (named chunks, what the application uses) or *staging* (being filled
  * next to the live one, under another name). Partition names never change; the parent table and
  * its parent-level indexes are renamed by the swap, so both shapes can exist at once.
  */
@@ -11,22 +24,14 @@ export type LayoutKind = 'hash' | 'list';
 
 export const LIVE_TABLE = 'chunks';
 
-/** The columns every chunk has, in table order, with their definitions (UPSTREAM.md section 1). */
-export const BASE_COLUMNS: [name: string, definition: string][] = [
-  ['id', 'varchar NOT NULL'],
-  ['collection_id', 'varchar NOT NULL'],
-  ['document_id', 'varchar NOT NULL'],
-  ['chunking_config_id', 'integer'],
-  ['chunk_index', 'integer NOT NULL'],
-  ['content', 'text NOT NULL'],
-  ['start_offset', 'integer'],
-  ['end_offset', 'integer'],
-  ['token_count', 'integer'],
-  ['embedding_vector_id', 'varchar'],
-  ['created_at', 'timestamptz NOT NULL DEFAULT now()'],
-  ['meta', 'json'],
-];
-export const BASE_COLUMN_NAMES = BASE_COLUMNS.map(([name]) => name);
+/** One column carried by both layouts (partition_key is the layouts' own, see keyColumn). */
+export interface ColumnSpec {
+  name: string;
+  type: string;
+  /** Column definition without the name: `integer NOT NULL DEFAULT 0`. */
+  definition: string;
+  comment: string | null;
+}
 
 /** A parent-level index (or PRIMARY KEY / UNIQUE constraint) and its per-partition indexes. */
 export interface IndexSpec {
@@ -36,17 +41,28 @@ export interface IndexSpec {
   staging: string;
   /** Name of the index on one partition. */
   onPartition(partition: string): string;
-  /** Column list, e.g. `(collection_id, chunk_index)`. */
-  columns: string;
-  where?: string;
-  constraint?: 'PRIMARY KEY' | 'UNIQUE';
+  /** `PRIMARY KEY (a, b)` / `UNIQUE (a, b)` for a constraint-backed index. */
+  constraint?: string;
+  /** Otherwise the index: `USING btree (a) WHERE ...`, and whether it is UNIQUE. */
+  body?: string;
+  unique?: boolean;
 }
 
 export interface ForeignKeySpec {
   name: string;
+  /** Its name on one partition (the original's: renaming the parent's does not rename these). */
+  onPartition(partition: string): string;
   definition: string;
-  /** The referenced table. */
+  /** The referenced table (qualified). */
   references: string;
+}
+
+export interface PartitionSpec {
+  name: string;
+  bound: string;
+  options: string[];
+  owner: string | null;
+  grants: string[];
 }
 
 export interface Layout {
@@ -54,182 +70,349 @@ export interface Layout {
   /** The parent table's name while it is the staging copy. */
   staging: string;
   partitionBy: string;
-  partitions: { name: string; bound: string }[];
+  partitions: PartitionSpec[];
+  /** The original's columns, in order (both layouts). */
+  columns: ColumnSpec[];
   /** The partition_key column: nullable int on HASH (writers may set it early), int NOT NULL on LIST. */
   keyColumn: string;
+  /** Table constraints of CREATE TABLE: `CONSTRAINT name CHECK (...)`. */
   checks: string[];
   indexes: IndexSpec[];
+  foreignKeys: ForeignKeySpec[];
+  owner: string | null;
+  grants: string[];
+  comment: string | null;
+  /** CREATE TRIGGER statements of the original's triggers (`ON <schema>.chunks`). */
+  triggers: string[];
   /** Value of partition_key when a row of the other layout (alias s) is copied into this one. */
   keyFrom: string;
   /** Predicate pinning a row `alias` of this layout to the key pair `k` (with partition pruning). */
   keyMatch(alias: string, k: string): string;
+  /** Plan lines: what is carried how (extended keys, indexes replaced or added). */
+  notes: string[];
 }
+
+export const columnNames = (layout: Layout) => layout.columns.map((c) => c.name);
 
 /**
  * Lock-order rules for steps that lock chunks tables and the tables chunks references. The
  * application takes them in two orders: deletes lock collections, then documents, then chunks
  * (ON DELETE CASCADE), while inserts and updates of chunks lock chunks and then take ROW SHARE on
- * collections and documents (their foreign key checks). So dbops takes SHARE ROW EXCLUSIVE on the
+ * the referenced tables (their foreign key checks). So dbops takes SHARE ROW EXCLUSIVE on the
  * referenced tables first (it blocks the deletes, in their order, and not the checks) and only
  * then locks chunks; and it never holds chunks while waiting for ACCESS EXCLUSIVE on a referenced
  * table (which the checks would block, a deadlock): dropping a foreign key, which needs that, is
  * done in a transaction of its own. Adding a foreign key needs SHARE ROW EXCLUSIVE on the
  * referenced table. Each is held for a millisecond transaction.
  */
-export const LOCK_REFERENCED_SQL = 'LOCK TABLE collections, documents IN SHARE ROW EXCLUSIVE MODE';
-export const LOCK_REFERENCED_FOR_DROP_SQL =
-  'LOCK TABLE collections, documents IN ACCESS EXCLUSIVE MODE';
-
-export const FOREIGN_KEYS: ForeignKeySpec[] = [
-  {
-    name: 'chunks_collection_id_fkey',
-    definition: 'FOREIGN KEY (collection_id) REFERENCES collections (id) ON DELETE CASCADE',
-    references: 'collections',
-  },
-  {
-    name: 'chunks_document_id_fkey',
-    definition: 'FOREIGN KEY (document_id) REFERENCES documents (id) ON DELETE CASCADE',
-    references: 'documents',
-  },
-];
+export function lockReferencedSql(
+  layout: Layout,
+  mode: 'SHARE ROW EXCLUSIVE' | 'ACCESS EXCLUSIVE',
+): string {
+  const others = [...new Set(layout.foreignKeys.map((fk) => fk.references))].filter(
+    (t) => !/(^|\.)(collections|documents)$/.test(t),
+  );
+  return `LOCK TABLE collections, documents${others.map((t) => `, ${t}`).join('')} IN ${mode} MODE`;
+}
 
 const pad2 = (i: number) => String(i).padStart(2, '0');
 
-/** Live name `chunks_x` or `ix_chunks_x` -> staging name with `chunks_<kind>_x`. */
-function stagingName(live: string, kind: LayoutKind): string {
-  return live.replace(/^(ix_)?chunks_/, `$1chunks_${kind}_`);
+/** PostgreSQL's identifier limit: longer names would be truncated (and might collide). */
+const MAX_NAME = 63;
+
+function fitName(name: string): string {
+  if (name.length <= MAX_NAME) return name;
+  let h = 0;
+  for (const ch of name) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+  return `${name.slice(0, MAX_NAME - 9)}_${h.toString(16).padStart(8, '0')}`;
 }
 
-function index(
-  kind: LayoutKind,
-  live: string,
-  columns: string,
-  onPartition: (p: string) => string,
-  extra: Pick<IndexSpec, 'where' | 'constraint'> = {},
-): IndexSpec {
-  return { live, staging: stagingName(live, kind), columns, onPartition, ...extra };
+/** Live name -> staging name: `chunks_x`/`ix_chunks_x` -> `chunks_<kind>_x`, anything else `<kind>_name`. */
+export function stagingName(live: string, kind: LayoutKind): string {
+  return fitName(
+    /^(ix_)?chunks_/.test(live)
+      ? live.replace(/^(ix_)?chunks_/, `$1chunks_${kind}_`)
+      : `${kind}_${live}`,
+  );
+}
+
+function columnSpecs(t: TableSnapshot): ColumnSpec[] {
+  return t.columns
+    .filter((c) => c.name !== 'partition_key')
+    .map((c) => ({
+      name: c.name,
+      type: c.type,
+      definition: `${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}${c.notNull ? ' NOT NULL' : ''}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`,
+      comment: c.comment,
+    }));
+}
+
+function foreignKeys(t: TableSnapshot): ForeignKeySpec[] {
+  return t.constraints
+    .filter((c) => c.type === 'f')
+    .map((c) => ({
+      name: c.name,
+      onPartition: (partition: string) =>
+        t.partitions
+          .find((p) => p.name === partition)
+          ?.foreignKeys?.find((fk) => fk.parent === c.name)?.name ?? c.name,
+      definition: c.definition.replace(/ NOT VALID$/, ''),
+      references: c.references ?? '',
+    }));
+}
+
+function checks(t: TableSnapshot): string[] {
+  return t.constraints
+    .filter((c) => c.type === 'c')
+    .map((c) => `CONSTRAINT ${quoteIdent(c.name)} ${c.definition.replace(/ NOT VALID$/, '')}`);
+}
+
+const constraintOf = (t: TableSnapshot, name: string | null) =>
+  t.constraints.find((c) => c.name === name);
+
+/** Name of the index attached to parent index `parent` on partition `p` of the original. */
+function partitionIndexName(t: TableSnapshot, partition: string, parent: string): string {
+  const p = t.partitions.find((x) => x.name === partition);
+  const found = p?.indexes.find((ix) => ix.parent === parent)?.name;
+  if (!found) throw new Error(`${partition} has no index attached to ${parent}`);
+  return found;
+}
+
+const keyMatch = (a: string, k: string) =>
+  `${a}.id = ${k}.id AND ${a}.collection_id = ${k}.collection_id`;
+
+/** The original HASH table, exactly as the catalog snapshot describes it (names included). */
+export function hashLayout(t: TableSnapshot): Layout {
+  const indexes = t.indexes.map((ix): IndexSpec => {
+    const con = constraintOf(t, ix.constraint);
+    const base = {
+      live: ix.name,
+      staging: stagingName(ix.name, 'hash'),
+      onPartition: (p: string) => partitionIndexName(t, p, ix.name),
+    };
+    return con
+      ? { ...base, constraint: con.definition }
+      : { ...base, body: indexBody(ix.definition), unique: ix.unique };
+  });
+  return {
+    kind: 'hash',
+    staging: 'chunks_hash',
+    partitionBy: t.partitionKey ?? 'HASH (collection_id)',
+    partitions: t.partitions.map((p) => ({
+      name: p.name,
+      bound: p.bound,
+      options: p.options,
+      owner: p.owner,
+      grants: p.grants,
+    })),
+    columns: columnSpecs(t),
+    keyColumn: 'partition_key integer',
+    checks: checks(t),
+    indexes,
+    foreignKeys: foreignKeys(t),
+    owner: t.owner,
+    grants: t.grants,
+    comment: t.comment,
+    triggers: t.triggers.map((tg) => tg.definition),
+    keyFrom: 's.partition_key',
+    keyMatch,
+    notes: [],
+  };
 }
 
 /**
- * Semantik's original layout: HASH (collection_id) into chunks_p0..chunks_p15, with exactly the
- * names PostgreSQL gave the original's constraints and indexes, so that `down` rebuilds an
- * identical catalog.
+ * The target: LIST (partition_key) into chunks_part_00..chunks_part_99 and a DEFAULT partition
+ * (rows of writers that leave partition_key out land there and are moved at once: see key.ts).
+ * A unique constraint or index on a partitioned table must contain the partition key, so each
+ * one gets partition_key appended; because the CHECK pins partition_key to
+ * chunk_partition_key(collection_id), a function of collection_id, they enforce exactly the
+ * uniqueness the HASH table had (every one of them contains collection_id: the preflight
+ * checks). Every other index is carried with its name and definition; on each partition it gets
+ * the seed's name (idx_chunks_part_NN_created, ...) when it is one of the seed's four indexes,
+ * else the original partition index's name with the partition's name in front. A plain btree
+ * index whose columns lead a unique one is not carried (the unique one serves its queries), and
+ * the seed's (collection_id) index is added when missing, as Semantik's own migration does.
  */
-export const HASH_LAYOUT: Layout = {
-  kind: 'hash',
-  staging: 'chunks_hash',
-  partitionBy: 'HASH (collection_id)',
-  partitions: Array.from({ length: 16 }, (_, i) => ({
-    name: `chunks_p${i}`,
-    bound: `FOR VALUES WITH (MODULUS 16, REMAINDER ${i})`,
-  })),
-  keyColumn: 'partition_key integer',
-  checks: [],
-  indexes: [
-    index('hash', 'chunks_pkey', '(id, collection_id)', (p) => `${p}_pkey`, {
-      constraint: 'PRIMARY KEY',
-    }),
-    index(
-      'hash',
-      'chunks_collection_id_document_id_chunk_index_key',
-      '(collection_id, document_id, chunk_index)',
-      (p) => `${p}_collection_id_document_id_chunk_index_key`,
-      { constraint: 'UNIQUE' },
-    ),
-    index(
-      'hash',
-      'ix_chunks_collection_id_document_id',
-      '(collection_id, document_id)',
-      (p) => `${p}_collection_id_document_id_idx`,
-    ),
-    index('hash', 'ix_chunks_document_id', '(document_id)', (p) => `${p}_document_id_idx`),
-    index(
-      'hash',
-      'ix_chunks_collection_id_chunk_index',
-      '(collection_id, chunk_index)',
-      (p) => `${p}_collection_id_chunk_index_idx`,
-    ),
-    index('hash', 'ix_chunks_created_at', '(created_at)', (p) => `${p}_created_at_idx`),
-  ],
-  keyFrom: 's.partition_key',
-  keyMatch: (a, k) => `${a}.id = ${k}.id AND ${a}.collection_id = ${k}.collection_id`,
-};
-
-/**
- * The target: LIST (partition_key) into chunks_part_00..chunks_part_99. A unique constraint on a
- * partitioned table must contain the partition key, so the primary key is (id, collection_id,
- * partition_key) and the unique key (collection_id, document_id, chunk_index, partition_key).
- * Because the CHECK pins partition_key to chunk_partition_key(collection_id), a function of
- * collection_id, these enforce exactly the uniqueness of (id, collection_id) and of
- * (collection_id, document_id, chunk_index) that the HASH table had. The per-partition indexes are
- * the seed's (with its names); the HASH table's (collection_id, document_id) index is not kept:
- * the unique index leads with those two columns.
- */
-export const LIST_LAYOUT: Layout = {
-  kind: 'list',
-  staging: 'chunks_list',
-  partitionBy: 'LIST (partition_key)',
-  partitions: Array.from({ length: 100 }, (_, i) => ({
+export function listLayout(t: TableSnapshot): Layout {
+  const notes: string[] = [];
+  const firstHash = t.partitions[0]?.name ?? 'chunks_p0';
+  const derived = (parent: string) => {
+    const original = t.partitions[0]?.indexes.find((ix) => ix.parent === parent)?.name ?? parent;
+    const suffix = original.startsWith(`${firstHash}_`)
+      ? original.slice(firstHash.length + 1)
+      : original;
+    return (p: string) => fitName(`${p}_${suffix}`);
+  };
+  const seedsNamed = new Set<string>();
+  const named = (parent: string, body: string) => {
+    const seed = seedSuffix(body);
+    if (!seed || seedsNamed.has(seed)) return derived(parent);
+    seedsNamed.add(seed);
+    return (p: string) => `idx_${p}_${seed}`;
+  };
+  const unique: IndexSpec[] = [];
+  const plain: IndexSpec[] = [];
+  for (const ix of t.indexes) {
+    const con = constraintOf(t, ix.constraint);
+    const base = { live: ix.name, staging: stagingName(ix.name, 'list') };
+    if (con) {
+      const extended = addKeyColumn(con.definition);
+      if (extended !== con.definition)
+        notes.push(
+          `${con.name}: ${con.definition} becomes ${extended} (PostgreSQL requires the partition key in every unique constraint; the CHECK on partition_key keeps the uniqueness the same)`,
+        );
+      unique.push({ ...base, onPartition: derived(ix.name), constraint: extended });
+    } else if (ix.unique) {
+      const body = indexBody(ix.definition);
+      const extended = addKeyColumn(body);
+      notes.push(
+        `unique index ${ix.name} ${body} becomes ${extended}, still a unique index (partition key added, as PostgreSQL requires)`,
+      );
+      unique.push({ ...base, onPartition: derived(ix.name), body: extended, unique: true });
+    } else {
+      const body = indexBody(ix.definition);
+      plain.push({ ...base, onPartition: named(ix.name, body), body });
+    }
+  }
+  const uniqueColumns = unique.map((u) => keyColumnsOf(u.constraint ?? u.body ?? ''));
+  const kept = plain.filter((ix) => {
+    const cols = seedSuffix(ix.body ?? '') ? null : plainBtreeColumns(ix.body ?? '');
+    const leads =
+      cols && uniqueColumns.find((u) => u && startsWith(u, cols) && u.length > cols.length);
+    if (leads) {
+      notes.push(
+        `index ${ix.live} ${ix.body} is not carried: the unique key (${leads.join(', ')}) leads with the same columns (down restores it)`,
+      );
+      return false;
+    }
+    return true;
+  });
+  const taken = new Set([...t.indexes.map((ix) => ix.name), ...t.constraints.map((c) => c.name)]);
+  const usedSeeds = new Set(kept.map((ix) => seedSuffix(ix.body ?? '')).filter(Boolean));
+  for (const seed of seedIndexes) {
+    if (usedSeeds.has(seed.suffix) || taken.has(seed.parent)) continue;
+    notes.push(
+      `index ${seed.parent} ${seed.body} is added (idx_chunks_part_NN_${seed.suffix} on each partition, as Semantik's 100-partition migration creates)`,
+    );
+    kept.push({
+      live: seed.parent,
+      staging: stagingName(seed.parent, 'list'),
+      onPartition: (p) => `idx_${p}_${seed.suffix}`,
+      body: seed.body,
+    });
+  }
+  const partitions: PartitionSpec[] = Array.from({ length: 100 }, (_, i) => ({
     name: `chunks_part_${pad2(i)}`,
     bound: `FOR VALUES IN (${i})`,
-  })),
-  keyColumn: KEY_COLUMN_DEFINITION,
-  checks: [KEY_CHECK_DEFINITION],
-  indexes: [
-    index('list', 'chunks_pkey', '(id, collection_id, partition_key)', (p) => `${p}_pkey`, {
-      constraint: 'PRIMARY KEY',
-    }),
-    index(
-      'list',
-      'chunks_collection_id_document_id_chunk_index_key',
-      '(collection_id, document_id, chunk_index, partition_key)',
-      (p) => `${p}_collection_id_document_id_chunk_index_key`,
-      { constraint: 'UNIQUE' },
-    ),
-    index('list', 'ix_chunks_collection_id', '(collection_id)', (p) => `idx_${p}_collection`),
-    index('list', 'ix_chunks_created_at', '(created_at)', (p) => `idx_${p}_created`),
-    index(
-      'list',
-      'ix_chunks_collection_id_chunk_index',
-      '(collection_id, chunk_index)',
-      (p) => `idx_${p}_chunk_index`,
-    ),
-    index('list', 'ix_chunks_document_id', '(document_id)', (p) => `idx_${p}_document`, {
-      where: 'document_id IS NOT NULL',
-    }),
-  ],
-  keyFrom: `${KEY_FUNCTION}(s.collection_id)`,
-  keyMatch: (a, k) =>
-    `${a}.id = ${k}.id AND ${a}.collection_id = ${k}.collection_id AND ${a}.partition_key = ${KEY_FUNCTION}(${k}.collection_id)`,
-};
-
-export function layoutOf(kind: LayoutKind): Layout {
-  return kind === 'hash' ? HASH_LAYOUT : LIST_LAYOUT;
+    options: commonOptions(t),
+    owner: t.owner,
+    grants: [],
+  }));
+  partitions.push({
+    name: DEFAULT_PARTITION,
+    bound: 'DEFAULT',
+    options: [],
+    owner: t.owner,
+    grants: [],
+  });
+  return {
+    kind: 'list',
+    staging: 'chunks_list',
+    partitionBy: 'LIST (partition_key)',
+    partitions,
+    columns: columnSpecs(t),
+    keyColumn: KEY_COLUMN_DEFINITION,
+    checks: [...checks(t), KEY_CHECK_DEFINITION],
+    indexes: [...unique, ...kept],
+    foreignKeys: foreignKeys(t),
+    owner: t.owner,
+    grants: t.grants,
+    comment: t.comment,
+    triggers: t.triggers.map((tg) => tg.definition),
+    keyFrom: `${KEY_FUNCTION}(s.collection_id)`,
+    keyMatch: (a, k) =>
+      `${a}.id = ${k}.id AND ${a}.collection_id = ${k}.collection_id AND ${a}.partition_key = ${KEY_FUNCTION}(${k}.collection_id)`,
+    notes,
+  };
 }
 
-export function otherLayout(layout: Layout): Layout {
-  return layout.kind === 'hash' ? LIST_LAYOUT : HASH_LAYOUT;
+/** Storage options every original partition has (the same on each): given to each LIST partition. */
+function commonOptions(t: TableSnapshot): string[] {
+  const first = t.partitions[0]?.options ?? [];
+  return t.partitions.every((p) => p.options.join(',') === first.join(',')) ? first : [];
+}
+
+function startsWith(list: string[], prefix: string[]): boolean {
+  return prefix.every((c, i) => list[i] === c);
+}
+
+/** Key columns of `PRIMARY KEY (a, b)` / `USING btree (a, b)` when all are plain names. */
+function keyColumnsOf(def: string): string[] | null {
+  const m = /\(([^()]*)\)/.exec(def);
+  if (!m) return null;
+  const cols = m[1]!.split(',').map((c) => c.trim());
+  return cols.every((c) => /^[a-z_][a-z0-9_]*$/.test(c)) ? cols : null;
+}
+
+/** Columns of a plain `USING btree (a, b)` index (no expression, INCLUDE, WHERE, opclass). */
+function plainBtreeColumns(body: string): string[] | null {
+  return /^USING btree \([a-z0-9_, ]+\)$/.test(body) ? keyColumnsOf(body) : null;
 }
 
 /**
  * CREATE TABLE for the staging copy of `layout` and its partitions, without indexes or foreign
- * keys (rows are copied first and indexes built after: PERF-NOTES' fastest shape).
+ * keys (rows are copied first and indexes built after: PERF-NOTES' fastest shape), with the
+ * original's column comments, owner, grants and partition storage options.
  */
 export function createStagingSql(layout: Layout): string {
   const columns = [
-    ...BASE_COLUMNS.map(([name, def]) => `  ${name} ${def}`),
+    ...layout.columns.map((c) => `  ${quoteIdent(c.name)} ${c.definition}`),
     `  ${layout.keyColumn}`,
     ...layout.checks.map((c) => `  ${c}`),
   ].join(',\n');
-  const partitions = layout.partitions.map(
-    (p) => `CREATE TABLE ${p.name} PARTITION OF ${layout.staging} ${p.bound};`,
-  );
-  return `CREATE TABLE ${layout.staging} (\n${columns}\n) PARTITION BY ${layout.partitionBy};\n${partitions.join('\n')}`;
+  const statements = [
+    `CREATE TABLE ${layout.staging} (\n${columns}\n) PARTITION BY ${layout.partitionBy}`,
+  ];
+  for (const p of layout.partitions) {
+    const options = p.options.length > 0 ? ` WITH (${p.options.join(', ')})` : '';
+    statements.push(
+      `CREATE TABLE ${quoteIdent(p.name)} PARTITION OF ${layout.staging} ${p.bound}${options}`,
+    );
+    if (p.owner)
+      statements.push(`ALTER TABLE ${quoteIdent(p.name)} OWNER TO ${quoteIdent(p.owner)}`);
+    for (const g of p.grants) statements.push(grantOn(quoteIdent(p.name), g));
+  }
+  if (layout.owner)
+    statements.push(`ALTER TABLE ${layout.staging} OWNER TO ${quoteIdent(layout.owner)}`);
+  for (const g of layout.grants) statements.push(grantOn(layout.staging, g));
+  if (layout.comment !== null)
+    statements.push(`COMMENT ON TABLE ${layout.staging} IS ${literal(layout.comment)}`);
+  for (const c of layout.columns) {
+    if (c.comment !== null)
+      statements.push(
+        `COMMENT ON COLUMN ${layout.staging}.${quoteIdent(c.name)} IS ${literal(c.comment)}`,
+      );
+  }
+  if (layout.partitions.some((p) => p.name === DEFAULT_PARTITION))
+    statements.push(REROUTE_TRIGGER_SQL);
+  return `${statements.join(';\n')};`;
 }
 
+function grantOn(relation: string, grant: string): string {
+  const at = grant.indexOf(' TO ');
+  return `GRANT ${grant.slice(0, at)} ON ${relation}${grant.slice(at)}`;
+}
+
+const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+
 /** The column list both layouts share, for INSERT ... SELECT between them. */
-export function copyColumns(alias: string): string {
-  return BASE_COLUMN_NAMES.map((c) => `${alias}.${c}`).join(', ');
+export function copyColumns(layout: Layout, alias: string): string {
+  return layout.columns.map((c) => `${alias}.${quoteIdent(c.name)}`).join(', ');
+}
+
+/** The shared column names, quoted, for an INSERT column list. */
+export function insertColumns(layout: Layout): string {
+  return layout.columns.map((c) => quoteIdent(c.name)).join(', ');
 }
 
 /** Renames the parent table and its parent-level indexes between their live and staging names. */

@@ -10,7 +10,9 @@ import {
 } from './capture.js';
 import { drainChanges } from './catchUp.js';
 import { copyRows, readCursor } from './copy.js';
-import { createStagingSql, HASH_LAYOUT, type Layout, LIST_LAYOUT } from './layouts.js';
+import { assertNothingAddedSinceUp } from './downGuard.js';
+import { createStagingSql, type Layout } from './layouts.js';
+import { loadLayouts } from './original.js';
 import { inTransaction, liveLayoutKind, relationExists, type Sql } from './sql.js';
 import { type SwapExtras, swapTables } from './swap.js';
 import { compareCopy, describe, mismatchError } from './verify.js';
@@ -53,12 +55,13 @@ async function verifyAndSwap(
   ctx.progress.note(
     `swapped chunks to ${staging.kind.toUpperCase()} partitions: chunks locked for ${swap.lockedMs} ms ` +
       `(waiting for the lock ${swap.lockWaitMs} ms, applying the last ${swap.caughtUp} changed keys ` +
-      `${swap.catchUpMs} ms, renames ${swap.ddlMs} ms${swap.attempts > 1 ? `; attempt ${swap.attempts}` : ''})`,
+      `${swap.catchUpMs} ms, renames${swap.dependents > 0 ? ` and ${swap.dependents} views recreated` : ''} ${swap.ddlMs} ms${swap.attempts > 1 ? `; attempt ${swap.attempts}` : ''})`,
   );
 }
 
 /** Up of the swap step: HASH live -> LIST live, then the retired table and the machinery go. */
 export async function swapToList(sql: Sql, ctx: MigrationContext): Promise<void> {
+  const { hash: HASH_LAYOUT, list: LIST_LAYOUT } = await loadLayouts(sql, ctx.schema);
   if ((await liveLayoutKind(sql)) === 'hash') {
     const cursor = await readCursor(sql, LIST_LAYOUT);
     if (!cursor?.finished) {
@@ -82,12 +85,18 @@ export async function swapToList(sql: Sql, ctx: MigrationContext): Promise<void>
   await sql.query(DROP_MACHINERY);
 }
 
+/** The layouts for a step's --dry-run text (from the saved original, else the live table). */
+export { loadLayouts };
+
 /**
  * Down of the swap step: the whole move the other way, LIST live -> HASH live, online, ending in
  * the state 0003 left: the HASH table live with the capture on it, chunks_list complete next to it.
  */
 export async function moveBackToHash(sql: Sql, ctx: MigrationContext): Promise<void> {
   if ((await liveLayoutKind(sql)) !== 'list') return; // already moved back
+  const { hash: HASH_LAYOUT, list: LIST_LAYOUT } = await loadLayouts(sql, ctx.schema);
+  if (!(await relationExists(sql, HASH_LAYOUT.staging)))
+    await assertNothingAddedSinceUp(sql, ctx.schema, LIST_LAYOUT);
   await inTransaction(sql, async () => {
     await sql.query(createMachinerySql(ctx.schema));
     if (!(await relationExists(sql, HASH_LAYOUT.staging))) {

@@ -1,123 +1,38 @@
 import type pg from 'pg';
-import { HASH_LAYOUT, LIST_LAYOUT } from './layouts.js';
-import { describeShapeDifferences } from './shapeReport.js';
+import { readCatalog } from '../../../catalog/snapshot.js';
+import type { PreflightResult } from '../../types.js';
+import { DEFAULT_PARTITION, REROUTE_FUNCTION } from './key.js';
+import { hashLayout, listLayout } from './layouts.js';
+import { originalProblems } from './original.js';
 
-/**
- * The exact shape of Semantik's 16-HASH chunks table (UPSTREAM.md section 1, with the names
- * PostgreSQL gives), as lines. The family moves rows out of this shape and rebuilds it on `down`,
- * so it refuses any other: an extra column, index, trigger or option would not survive the round
- * trip, and a view or foreign key pointing at chunks would follow the renamed table.
- */
-export function expectedHashShape(): string[] {
-  const lines = [
-    'partitioned HASH (collection_id)',
-    'column id character varying NOT NULL',
-    'column collection_id character varying NOT NULL',
-    'column document_id character varying NOT NULL',
-    'column chunking_config_id integer',
-    'column chunk_index integer NOT NULL',
-    'column content text NOT NULL',
-    'column start_offset integer',
-    'column end_offset integer',
-    'column token_count integer',
-    'column embedding_vector_id character varying',
-    'column created_at timestamp with time zone NOT NULL DEFAULT now()',
-    'column meta json',
-  ];
-  const fks = [
-    'chunks_collection_id_fkey FOREIGN KEY (collection_id) REFERENCES collections(id) ON DELETE CASCADE',
-    'chunks_document_id_fkey FOREIGN KEY (document_id) REFERENCES documents(id) ON DELETE CASCADE',
-  ];
-  const tables = [
-    { name: 'chunks', onTable: (ix: (typeof HASH_LAYOUT.indexes)[number]) => ix.live },
-    ...HASH_LAYOUT.partitions.map((p) => ({
-      name: p.name,
-      onTable: (ix: (typeof HASH_LAYOUT.indexes)[number]) => ix.onPartition(p.name),
-    })),
-  ];
-  for (const p of HASH_LAYOUT.partitions) {
-    lines.push(
-      `partition ${p.name} ${p.bound.replace(/MODULUS|REMAINDER/g, (m) => m.toLowerCase())}`,
-    );
-  }
-  for (const t of tables) {
-    for (const fk of fks) lines.push(`constraint ${t.name}.${fk}`);
-    for (const ix of HASH_LAYOUT.indexes) {
-      const name = t.onTable(ix);
-      const unique = ix.constraint ? 'UNIQUE ' : '';
-      lines.push(`index ${t.name}.${name} ${unique}USING btree ${ix.columns}`);
-      if (ix.constraint) lines.push(`constraint ${t.name}.${name} ${ix.constraint} ${ix.columns}`);
-    }
-  }
-  return lines.sort();
-}
-
-/** The same lines, read from the catalog for schema.chunks (empty when there is no such table). */
-const ACTUAL_SHAPE_SQL = `
-WITH t AS (SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = $1 AND c.relname = 'chunks'),
-     rels AS (SELECT c.oid, c.relname, c.relkind, c.relpartbound, c.reloptions, c.relpersistence, c.relrowsecurity
-                FROM pg_class c
-               WHERE c.oid IN (SELECT oid FROM t)
-                  OR c.oid IN (SELECT inhrelid FROM pg_inherits WHERE inhparent IN (SELECT oid FROM t)))
-SELECT line FROM (
-  SELECT 'partitioned ' || coalesce(pg_get_partkeydef(t.oid), 'no (not a partitioned table)') FROM t
-  UNION ALL
-  SELECT format('partition %s %s', r.relname, pg_get_expr(r.relpartbound, r.oid))
-         || CASE WHEN r.relkind <> 'r' THEN ' (itself partitioned or not a table)' ELSE '' END
-    FROM rels r WHERE r.relpartbound IS NOT NULL
-  UNION ALL
-  SELECT format('column %s %s', a.attname, format_type(a.atttypid, a.atttypmod))
-         || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE '' END
-         || coalesce(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '')
-    FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
-   WHERE a.attrelid IN (SELECT oid FROM t) AND a.attnum > 0 AND NOT a.attisdropped
-  UNION ALL
-  SELECT format('constraint %s.%s %s', r.relname, con.conname,
-                replace(pg_get_constraintdef(con.oid), quote_ident($1) || '.', ''))
-    FROM pg_constraint con JOIN rels r ON r.oid = con.conrelid
-  UNION ALL
-  SELECT format('index %s.%s %s%s', r.relname, ic.relname, CASE WHEN i.indisunique THEN 'UNIQUE ' ELSE '' END,
-                substring(pg_get_indexdef(i.indexrelid) from 'USING .*$'))
-    FROM pg_index i JOIN rels r ON r.oid = i.indrelid JOIN pg_class ic ON ic.oid = i.indexrelid
-  UNION ALL
-  SELECT format('trigger %s.%s', r.relname, tg.tgname)
-    FROM pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid WHERE NOT tg.tgisinternal
-  UNION ALL
-  SELECT format('options %s %s', r.relname, r.reloptions) FROM rels r WHERE r.reloptions IS NOT NULL
-  UNION ALL
-  SELECT format('unlogged or temporary %s', r.relname) FROM rels r WHERE r.relpersistence <> 'p'
-  UNION ALL
-  SELECT format('row level security on %s', r.relname) FROM rels r WHERE r.relrowsecurity
-  UNION ALL
-  SELECT DISTINCT format('view %s depends on %s', v.relname, r.relname)
-    FROM pg_depend d JOIN pg_rewrite rw ON rw.oid = d.objid JOIN pg_class v ON v.oid = rw.ev_class
-    JOIN rels r ON r.oid = d.refobjid
-   WHERE d.classid = 'pg_rewrite'::regclass AND v.oid <> r.oid
-  UNION ALL
-  SELECT format('foreign key %s.%s references %s', fc.relname, con.conname, r.relname)
-    FROM pg_constraint con JOIN rels r ON r.oid = con.confrelid JOIN pg_class fc ON fc.oid = con.conrelid
-   WHERE con.contype = 'f' AND con.conparentid = 0
-) s(line)`;
-
-/** Names the family creates next to chunks; any of them existing already is a conflict. */
-export const CREATED_NAMES = [
-  LIST_LAYOUT.staging,
-  HASH_LAYOUT.staging,
-  ...LIST_LAYOUT.partitions.map((p) => p.name),
+/** Names the family creates next to chunks (besides the LIST table's); any of them existing already is a conflict. */
+const CREATED_NAMES = [
+  'chunks_list',
+  'chunks_hash',
+  DEFAULT_PARTITION,
+  REROUTE_FUNCTION,
   'chunks_copy_changes',
   'chunks_copy_progress',
   'chunk_partition_key',
   'chunk_partition_key_missing',
   'chunk_partition_key_mismatch',
   'get_partition_key',
-  'partition_health',
-  'partition_distribution',
   'partition_skew_thresholds',
+];
+
+/**
+ * Semantik's own objects of names the family creates (its migrations 52db15bd2686 and
+ * 8f67aa430c5d; the seed's monitoring view and function names too, should a deployment have
+ * its own): adopted, i.e. their definitions saved in dbops.adopted and replaced by 0005;
+ * `down` restores them.
+ */
+export const SEMANTIK_OWN = [
   'collection_chunking_stats',
-  'get_partition_for_collection',
   'analyze_partition_skew',
   'refresh_collection_chunking_stats',
+  'partition_health',
+  'partition_distribution',
+  'get_partition_for_collection',
 ];
 
 const CONFLICTS_SQL = `
@@ -127,32 +42,81 @@ SELECT n AS name FROM unnest($2::text[]) n
     OR EXISTS (SELECT 1 FROM pg_type t WHERE t.typname = n AND t.typnamespace = to_regnamespace($1)
                                          AND t.typtype = 'd')`;
 
-/** Semantik's own objects of these names (its migrations 52db15bd2686 and 8f67aa430c5d). */
-const SEMANTIK_OWN = new Set([
-  'collection_chunking_stats',
-  'analyze_partition_skew',
-  'refresh_collection_chunking_stats',
-]);
+/**
+ * Objects bound to chunks (or a partition) by OID that the swap would leave on the old table:
+ * anything depending on it normally other than a view's rule (recreated) or a foreign key
+ * (reported by originalProblems), e.g. a BEGIN ATOMIC function; and extended statistics.
+ */
+const OTHER_DEPENDENTS_SQL = `
+WITH t AS (SELECT c.oid FROM pg_class c WHERE c.relname = 'chunks' AND c.relnamespace = to_regnamespace($1)),
+rels AS (SELECT oid FROM t UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent IN (SELECT oid FROM t))
+SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+  FROM pg_depend d
+ WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM rels)
+   AND ((d.deptype = 'n' AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass))
+        OR d.classid = 'pg_statistic_ext'::regclass)
+ ORDER BY 1`;
 
-/** The partition family's preflight: one line per reason the base chunks table cannot be moved. */
+/**
+ * The partition family's preflight, driven by the catalog: the reasons the chunks table found
+ * cannot be moved and restored exactly (originalProblems), names the move would create that are
+ * taken, and the plan notes: keys extended with partition_key, indexes replaced or added, views
+ * recreated in the swap, Semantik's own objects adopted.
+ */
 export async function findChunksShapeProblems(
   client: pg.ClientBase,
   schema: string,
-): Promise<string[]> {
-  const { rows } = await client.query<{ line: string }>(ACTUAL_SHAPE_SQL, [schema]);
-  const actual = new Set(rows.map((r) => r.line));
-  const expected = expectedHashShape();
-  const missing = expected.filter((l) => !actual.has(l));
-  const unexpected = [...actual].filter((l) => !expected.includes(l)).sort();
-  const problems = rows.length === 0 ? [] : describeShapeDifferences(schema, missing, unexpected);
-  const conflicts = await client.query<{ name: string }>(CONFLICTS_SQL, [schema, CREATED_NAMES]);
-  for (const { name } of conflicts.rows) {
-    problems.push(
-      SEMANTIK_OWN.has(name)
-        ? `${schema}.${name} already exists (Semantik's own): the family would replace it with its ` +
-            '100-LIST version; adopting it (original saved, restored on down) is not done yet (issue 15 C)'
-        : `${schema}.${name} already exists: the partition family creates an object of that name; rename or drop it`,
+): Promise<PreflightResult> {
+  const catalog = await readCatalog(client, schema, { tables: ['chunks'] });
+  const t = catalog.tables.get('chunks');
+  if (!t) return { problems: [], notes: [] }; // the base-table check reports it
+  const problems = originalProblems(t);
+  const notes: string[] = [];
+  const names = [...CREATED_NAMES];
+  if (problems.length === 0) {
+    const list = listLayout(t);
+    const hash = hashLayout(t);
+    notes.push(...list.notes);
+    names.push(
+      ...list.partitions.map((p) => p.name),
+      ...list.indexes.flatMap((ix) => [
+        ix.staging,
+        ...list.partitions.map((p) => ix.onPartition(p.name)),
+      ]),
+      ...hash.indexes.map((ix) => ix.staging),
+    );
+    for (const v of t.dependents) {
+      const what = v.kind === 'm' ? 'materialized view' : 'view';
+      notes.push(
+        `${what} ${v.name} reads chunks${v.depth > 1 ? ' (through other views)' : ''}: dropped and recreated from its saved definition against the new table in the swap transaction` +
+          (v.kind === 'm'
+            ? `, ${v.populated ? 'refreshed there (WITH DATA)' : 'WITH NO DATA, as it was'}`
+            : '') +
+          ' (down does the same back)',
+      );
+    }
+    notes.push(
+      `writers that leave partition_key out keep working: their rows land in ${DEFAULT_PARTITION} and are moved to their partition in the same statement`,
     );
   }
-  return problems;
+  const dependents = await client.query<{ what: string }>(OTHER_DEPENDENTS_SQL, [schema]);
+  for (const { what } of dependents.rows)
+    problems.push(
+      `${what} depends on ${schema}.chunks and would keep the old table (only views and materialized views are recreated): drop it before, recreate it after`,
+    );
+  const conflicts = await client.query<{ name: string }>(CONFLICTS_SQL, [
+    schema,
+    [...new Set([...names, ...SEMANTIK_OWN])],
+  ]);
+  for (const { name } of conflicts.rows) {
+    if (SEMANTIK_OWN.includes(name))
+      notes.push(
+        `${schema}.${name} exists (Semantik's own): adopted by 0005 (definition saved in dbops.adopted, replaced by the 100-LIST version; down restores it)`,
+      );
+    else
+      problems.push(
+        `${schema}.${name} already exists: the partition family creates an object of that name; rename or drop it`,
+      );
+  }
+  return { problems, notes };
 }

@@ -2,7 +2,9 @@ import { isPgError, SqlState } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { removeCaptureSql } from './capture.js';
 import { catchUpBatch } from './catchUp.js';
-import { type Layout, LIVE_TABLE, LOCK_REFERENCED_SQL, renameSql } from './layouts.js';
+import { dependentsCreateSql, dependentsDropSql } from './dependents.js';
+import { type Layout, LIVE_TABLE, lockReferencedSql, renameSql } from './layouts.js';
+import { readChunks } from './original.js';
 
 /** What else the swap transaction does: statements after the renames, and how it locks collections and documents. */
 export interface SwapExtras {
@@ -21,7 +23,8 @@ import type { Sql } from './sql.js';
  * retries the whole step when it expires; collections and documents are locked first, SHARE ROW
  * EXCLUSIVE, so a cascading delete cannot deadlock with the catch-up's foreign key checks), applies the changes recorded since the last catch-up,
  * removes the capture, and renames: the live table and its parent indexes to their staging names,
- * the staging copy and its indexes to the live names. A statement that was waiting for chunks
+ * the staging copy and its indexes to the live names; the original's triggers are created on the
+ * new chunks and every view reading chunks is recreated against it (see dependents.ts). A statement that was waiting for chunks
  * resolves the name again after the lock is granted and so runs against the new table.
  * `extras.finally` statements run in the same transaction after the renames.
  *
@@ -62,6 +65,7 @@ async function swapOnce(
     ddlMs: 0,
     caughtUp: 0,
     attempts: 0,
+    dependents: 0,
   };
   let attemptStarted = 0;
   await withShortLocks(
@@ -72,7 +76,7 @@ async function swapOnce(
       attemptStarted = performance.now();
       timing.attempts += 1;
       timing.caughtUp = 0;
-      await sql.query(LOCK_REFERENCED_SQL);
+      await sql.query(lockReferencedSql(staging, 'SHARE ROW EXCLUSIVE'));
       await sql.query(`LOCK TABLE ${LIVE_TABLE} IN ACCESS EXCLUSIVE MODE`);
       await sql.query(`LOCK TABLE ${staging.staging} IN ACCESS EXCLUSIVE MODE`);
       timing.lockWaitMs = ms(attemptStarted);
@@ -83,13 +87,20 @@ async function swapOnce(
         if (taken === 0) break;
       }
       timing.catchUpMs = ms(caughtUpAt);
+      // Views reading chunks follow the renamed table; their definitions are read here, under
+      // the lock, dropped before the renames and created again against the new chunks after.
+      const dependents = (await readChunks(sql, ctx.schema))?.dependents ?? [];
+      timing.dependents = dependents.length;
       // One round trip for the DDL: every millisecond here is a millisecond writers wait.
       const ddlAt = performance.now();
       await sql.query(
         [
           ...removeCaptureSql(),
+          ...dependentsDropSql(dependents),
           ...renameSql(live, 'staging'),
           ...renameSql(staging, 'live'),
+          ...staging.triggers,
+          ...dependentsCreateSql(dependents),
           ...(extras.finally ?? []),
         ].join(';\n'),
       );
@@ -115,4 +126,6 @@ export interface SwapTiming {
   ddlMs: number;
   caughtUp: number;
   attempts: number;
+  /** Views and materialized views recreated against the new table (inside ddlMs). */
+  dependents: number;
 }

@@ -1,6 +1,7 @@
+import { quoteIdent } from '../../../db/ident.js';
 import { PreconditionError } from '../../../errors.js';
 import { CHANGES_TABLE } from './capture.js';
-import { BASE_COLUMN_NAMES, type Layout, LIVE_TABLE } from './layouts.js';
+import { type ColumnSpec, type Layout, LIVE_TABLE } from './layouts.js';
 import { inTransaction, oneRow, type Sql } from './sql.js';
 
 /** Row count, an order-independent checksum of the rows, and distinct collections of one table. */
@@ -10,13 +11,20 @@ export interface TableSummary {
   collections: number;
 }
 
+/** Types with an extended hash function (hash_record_extended needs one for every field). */
+const HASHABLE =
+  /^(integer|bigint|smallint|text|boolean|uuid|date|bytea|jsonb|real|double precision|character varying(\(\d+\))?|character(\(\d+\))?|numeric(\(.*\))?|timestamp(\(\d\))? with(out)? time zone)$/;
+
 /**
- * Sum of a 64-bit hash of every row (all base columns; json has no hash, so meta as text): equal
- * multisets of rows give equal sums, a missing, extra, duplicated or changed row changes it.
- * Rows whose key has a change not yet applied are left out of both sides (see compareCopy).
+ * Sum of a 64-bit hash of every row (every original column; a type without a hash, such as json,
+ * as text): equal multisets of rows give equal sums, a missing, extra, duplicated or changed row
+ * changes it. Rows whose key has a change not yet applied are left out of both sides (see
+ * compareCopy).
  */
-export function summarySql(table: string): string {
-  const columns = BASE_COLUMN_NAMES.map((c) => (c === 'meta' ? 's.meta::text' : `s.${c}`));
+export function summarySql(table: string, layoutColumns: ColumnSpec[]): string {
+  const columns = layoutColumns.map((c) =>
+    HASHABLE.test(c.type) ? `s.${quoteIdent(c.name)}` : `s.${quoteIdent(c.name)}::text`,
+  );
   return `SELECT count(*) AS collections, coalesce(sum(n), 0) AS rows, coalesce(sum(h), 0) AS checksum
   FROM (SELECT s.collection_id, count(*) AS n,
                sum(hash_record_extended(ROW(${columns.join(', ')}), 0)) AS h
@@ -26,10 +34,10 @@ export function summarySql(table: string): string {
          GROUP BY s.collection_id) g`;
 }
 
-async function summarize(sql: Sql, table: string): Promise<TableSummary> {
+async function summarize(sql: Sql, table: string, layout: Layout): Promise<TableSummary> {
   const r = await oneRow<{ rows: string; checksum: string; collections: string }>(
     sql,
-    summarySql(table),
+    summarySql(table, layout.columns),
   );
   return { rows: Number(r.rows), checksum: r.checksum, collections: Number(r.collections) };
 }
@@ -57,8 +65,8 @@ export async function compareCopy(sql: Sql, staging: Layout): Promise<Comparison
   const result = await inTransaction(
     sql,
     async () => ({
-      live: await summarize(sql, LIVE_TABLE),
-      staging: await summarize(sql, staging.staging),
+      live: await summarize(sql, LIVE_TABLE, staging),
+      staging: await summarize(sql, staging.staging, staging),
       pendingKeys: Number(
         (await oneRow<{ n: string }>(sql, `SELECT count(*) AS n FROM ${CHANGES_TABLE}`)).n,
       ),
