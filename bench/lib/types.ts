@@ -76,6 +76,11 @@ export interface BenchOperation {
   /** The maximum acceptable subject/baseline ratio (the issue's target), if any. */
   target?: number;
   /**
+   * What a remaining gap buys (e.g. batches that lock only what they repair), printed under the
+   * table; a function sees the measured times to put the figure in.
+   */
+  note?: string | ((subjectMs: number, baselineMs: number) => string);
+  /**
    * How the ratio is read. `cli`: the subject is the dbops CLI, whose fixed start-up cost is
    * subtracted (reported separately). `sql` / `fn`: plain ratio.
    */

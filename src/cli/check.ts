@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type pg from 'pg';
-import { analyzeSkew, type SkewAnalysis } from '../checks/skew.js';
+import type { SkewAnalysis } from '../checks/skew.js';
 import type { CheckKind, CheckResult } from '../checks/types.js';
 import { setSearchPath, withTransaction } from '../db/session.js';
 import { UsageError } from '../errors.js';
@@ -79,6 +79,8 @@ export function registerCheck(program: Command, signal: AbortSignal): void {
         if (skew.warn > skew.fail)
           throw new UsageError(`--warn ${skew.warn} must not exceed --fail ${skew.fail}`);
         const started = Date.now();
+        // Loaded here: every other command (and --help) would pay for the skew modules.
+        const { analyzeSkew } = await import('../checks/skew.js');
         await setSearchPath(client, [ctx.config.schemas.partition]);
         const a = await withTransaction(
           client,

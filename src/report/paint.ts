@@ -1,0 +1,28 @@
+/**
+ * The five colours the table report uses, as 16-colour ANSI codes (what chalk emits at level 1),
+ * or plain text. Written out here because loading chalk cost every table-printing command about
+ * 5 ms, mostly for nothing: colour is off unless stdout is a terminal.
+ */
+export interface Paint {
+  red(text: string): string;
+  green(text: string): string;
+  yellow(text: string): string;
+  blue(text: string): string;
+  gray(text: string): string;
+}
+
+const plain = (text: string) => text;
+const PLAIN: Paint = { red: plain, green: plain, yellow: plain, blue: plain, gray: plain };
+
+/** Wraps text in an SGR colour; like chalk, re-opens it after each line break and leaves '' alone. */
+function sgr(open: number): (text: string) => string {
+  const on = `\u001b[${open}m`;
+  const off = '\u001b[39m';
+  return (text) => (text === '' ? '' : `${on}${text.replace(/\r?\n/g, `${off}$&${on}`)}${off}`);
+}
+
+const ANSI: Paint = { red: sgr(31), green: sgr(32), yellow: sgr(33), blue: sgr(34), gray: sgr(90) };
+
+export function paintFor(color: boolean): Paint {
+  return color ? ANSI : PLAIN;
+}
