@@ -213,6 +213,9 @@ async function timeOperation(
       command:
         op.subject.kind === 'cli' ? `dbops ${op.subject.args.join(' ')}` : op.subject.sql.trim(),
       ...(kind === 'cli' ? { startupMs, startupRunsMs: times.startupMs } : {}),
+      ...(times.subject.every((r) => r.workMs !== undefined)
+        ? { workMs: median(times.subject.map((r) => r.workMs!)) }
+        : {}),
       ...stats(times.subject),
     },
     baseline: {

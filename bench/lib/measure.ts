@@ -24,6 +24,8 @@ export interface RunRecord {
   ms: number;
   /** The `dbops --version` time sampled right before this run (CLI subjects). */
   startupMs?: number;
+  /** dbops' own work (the JSON report's durationMs), CLI subjects. */
+  workMs?: number;
   load1: number;
   peakRssKb?: number;
   stats?: Record<string, number>;
@@ -65,6 +67,7 @@ export async function measureOperation(
         ...(startupMs === undefined ? {} : { startupMs }),
         load1,
         ...(output.peakRssKb ? { peakRssKb: output.peakRssKb } : {}),
+        ...(output.workMs === undefined ? {} : { workMs: output.workMs }),
         ...(output.stats ? { stats: output.stats } : {}),
       });
     }
@@ -82,10 +85,12 @@ export async function runSide(ctx: BenchContext, side: Side): Promise<RunOutput>
         `dbops ${side.args.join(' ')} exited ${run.code} (expected ${ok.join(' or ')}):\n${run.stderr}${run.stdout}`,
       );
     }
+    const workMs = reportDuration(run.stdout);
     return {
       ms: run.ms,
       stdout: run.stdout,
       ...(run.peakRssKb ? { peakRssKb: run.peakRssKb } : {}),
+      ...(workMs === undefined ? {} : { workMs }),
     };
   }
   if (side.kind === 'fn') return side.run(ctx);
@@ -113,6 +118,16 @@ async function runSql(ctx: BenchContext, side: SqlSide): Promise<RunOutput> {
     return { ms: performance.now() - started, rows };
   } finally {
     await session.end();
+  }
+}
+
+/** The durationMs of a `--format json` report, if the output is one. */
+function reportDuration(stdout: string): number | undefined {
+  try {
+    const ms = (JSON.parse(stdout) as { durationMs?: unknown }).durationMs;
+    return typeof ms === 'number' ? ms : undefined;
+  } catch {
+    return undefined;
   }
 }
 

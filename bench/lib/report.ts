@@ -18,6 +18,8 @@ export interface OperationResult {
     /** Median `dbops --version` time sampled next to this operation's runs (subtracted). */
     startupMs?: number;
     startupRunsMs?: number[];
+    /** Median of dbops' own work (the JSON report's durationMs: after connect, before output). */
+    workMs?: number;
     /** Per-run numbers of an fn side (e.g. reservations/s). */
     statsByRun?: Record<string, number>[];
   };
@@ -142,6 +144,15 @@ export function renderBench(result: BenchResult): string {
   const ids = (met: boolean | undefined) =>
     result.operations.filter((op) => op.target !== undefined && op.met === met).map((op) => op.id);
   lines.push(`targets missed: ${ids(false).join(', ') || 'none'}`);
+  lines.push('where the dbops time goes (medians; fixed = connect, session, history, report):');
+  for (const op of result.operations) {
+    const { startupMs, workMs } = op.subject;
+    if (startupMs === undefined || workMs === undefined) continue;
+    const fixed = op.subject.ms - startupMs - workMs;
+    lines.push(
+      `  ${op.id}: ${ms(op.subject.ms)} = start-up ${ms(startupMs)} + fixed ${ms(fixed)} + work ${ms(workMs)}; baseline ${ms(op.baseline.ms)} (work/baseline ${(workMs / op.baseline.ms).toFixed(2)}x)`,
+    );
+  }
   for (const op of result.operations) if (op.note) lines.push(`${op.id}: ${op.note}`);
   return `${lines.join('\n')}\n`;
 }

@@ -58,6 +58,11 @@ export interface RunOutput {
   ms: number;
   /** Peak RSS of the dbops process, KiB (CLI sides only). */
   peakRssKb?: number;
+  /**
+   * CLI sides with `--format json`: the report's durationMs, i.e. dbops' own work from after
+   * connect and session set-up to the report (the rest of the wall time is start-up and fixed cost).
+   */
+  workMs?: number;
   stdout?: string;
   /** Rows of the last execution (SQL sides). */
   rows?: Record<string, unknown>[];
