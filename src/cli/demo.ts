@@ -44,10 +44,10 @@ export function registerDemo(program: Command, signal: AbortSignal): void {
 
 async function tour(ctx: CommandContext, spec: ConnectionSpec, rows: number): Promise<void> {
   // The tour runs every engine; none of it is loaded until a demo starts.
-  const { Chalk } = await import('chalk');
   const { runTour } = await import('../demo/tour.js');
   const { renderTable } = await import('../report/table.js');
-  const c = new Chalk({ level: ctx.color ? 1 : 0 });
+  const { paintFor } = await import('../report/paint.js');
+  const c = paintFor(ctx.color);
   const client = await openClient(spec);
   try {
     await configureSession(client, { lockTimeoutMs: ctx.config.lockTimeoutMs });

@@ -16,7 +16,7 @@ export function emit(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail
 }
 
 /**
- * Loads only the chosen format's renderer: the table one pulls in chalk and cli-table3, which
+ * Loads only the chosen format's renderer: the table one (report/table.ts), which
  * `--help`, `--version` and the machine formats do not need.
  */
 export async function rendererFor(format: Format, color: boolean): Promise<Renderer> {

@@ -1,5 +1,5 @@
-import Table from 'cli-table3';
 import type { SkewAnalysis } from '../checks/skew.js';
+import { renderBoxTable } from './boxTable.js';
 import { skewHistogram } from './checks.js';
 import { type Paint, paintFor } from './paint.js';
 import type { Report, ReportItem } from './types.js';
@@ -27,15 +27,16 @@ export function renderTable(report: Report, options: TableOptions): string {
     lines.push(...skewHistograms(report, c, options.width ?? process.stdout.columns ?? 80));
   if (report.items.length > 0) {
     const columns = columnsFor(report, c, options.width ?? 80);
-    const table = new Table({
-      head: columns.map((col) => col.head),
-      colWidths: columns.map((col) => col.width),
-      wordWrap: true,
-      wrapOnWordBoundary: true,
-      style: { head: options.color ? ['bold'] : [], border: [], compact: true },
-    });
-    for (const item of report.items) table.push(columns.map((col) => col.cell(item)));
-    lines.push(table.toString());
+    lines.push(
+      renderBoxTable(
+        {
+          head: columns.map((col) => col.head),
+          widths: columns.map((col) => col.width),
+          ...(options.color ? { styleHead: paintFor(true).bold } : {}),
+        },
+        report.items.map((item) => columns.map((col) => col.cell(item))),
+      ),
+    );
   }
   return `${lines.join('\n')}\n`;
 }

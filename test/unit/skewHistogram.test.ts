@@ -1,7 +1,7 @@
-import { Chalk } from 'chalk';
 import { describe, expect, it } from 'vitest';
 import { summarize } from '../../src/checks/skew.js';
 import { skewHistogram } from '../../src/report/checks.js';
+import { paintFor } from '../../src/report/paint.js';
 
 const settings = { table: 't', warn: 1.1, fail: 1.2, hot: 1.2, cold: 0.8 };
 
@@ -12,7 +12,7 @@ describe('skew histogram', () => {
     // Name order p0, p1, p10, p11, p2 ... must not leak into the picture.
     partitions.sort((a, b) => a.name.localeCompare(b.name));
     const a = { table: 't', method: 'exact' as const, ...summarize(partitions, settings) };
-    const lines = skewHistogram(a, new Chalk({ level: 0 }), 80, 8);
+    const lines = skewHistogram(a, paintFor(false), 80, 8);
     expect(lines).toHaveLength(1 + 8 + 1);
     const bars = lines.slice(1, 9).map((l) => l.split('│')[1]!);
     expect(bars.every((b) => b.length === 12)).toBe(true);
