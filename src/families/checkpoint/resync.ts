@@ -73,7 +73,8 @@ SELECT set_config('lock_timeout', $2, true),
  * matched at this statement's snapshot has had every committed state since written by its
  * writers' triggers (the trigger writes both hot rows from the final row alone, and a writer's
  * checkpoint row and hot rows commit together), so it is right. Ids kept in a temp table, not in
- * dbops' memory: a rebuild of emptied hot tables lists every candidate.
+ * dbops' memory: a rebuild of emptied hot tables lists every candidate. The role running the
+ * resync needs the TEMP privilege on the database (PUBLIC has it unless revoked).
  */
 const COMPARE = [
   `CREATE TEMP TABLE IF NOT EXISTS pg_temp.dbops_checkpoint_diff (id bigint PRIMARY KEY)`,
