@@ -53,6 +53,8 @@ const started = new Date();
 const loadAvgStart = loadavg();
 const startup = await measureStartup();
 log(`CLI start-up: ${startup.ms.toFixed(0)} ms`);
+const dbCommand = await measureDbCommand();
+log(`fixed cost of a database command: ${dbCommand.fixedMs.toFixed(0)} ms`);
 const operations: OperationResult[] = [];
 let server = '';
 /** What is running, for the message when something fails (then the bench exits 1). */
@@ -75,7 +77,7 @@ try {
 }
 
 const result: BenchResult = {
-  schemaVersion: 1,
+  schemaVersion: 2,
   startedAt: started.toISOString(),
   durationMs: Date.now() - started.getTime(),
   rows,
@@ -83,6 +85,7 @@ const result: BenchResult = {
   reps,
   families: families.map((f) => f.name),
   startup,
+  dbCommand,
   rssMethod,
   ratioDefinition: RATIO_DEFINITION,
   machine: {
@@ -112,6 +115,29 @@ async function measureStartup(): Promise<BenchResult['startup']> {
     runsMs: runs.map((r) => r.ms),
     ...(rss[0] ? { peakRssKb: Math.max(...rss) } : {}),
   };
+}
+
+/**
+ * The fixed cost of a command that connects: `check schema` on an empty database (it connects,
+ * sets up the session, reads the families and their history, finds nothing applied and exits 1)
+ * interleaved with `--version`; the difference of the medians.
+ */
+async function measureDbCommand(): Promise<NonNullable<BenchResult['dbCommand']>> {
+  const db = await createBenchDatabase('fixed');
+  try {
+    const version: number[] = [];
+    const check: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      version.push((await runDbops(['--version'], db.url)).ms);
+      const run = await runDbops(['check', 'schema'], db.url);
+      if (run.code !== 0 && run.code !== 1) fail(`dbops check schema failed: ${run.stderr}`, 1);
+      check.push(run.ms);
+    }
+    const ms = median(check);
+    return { command: 'dbops check schema', ms, runsMs: check, fixedMs: ms - median(version) };
+  } finally {
+    await db.drop();
+  }
 }
 
 /** One throwaway database per family and size; always dropped. */
@@ -165,9 +191,12 @@ async function timeOperation(
   const baselineMs = median(times.baseline.map((r) => r.ms));
   const kind = op.subject.kind;
   const startupMs = times.startupMs.length > 0 ? median(times.startupMs) : startup.ms;
-  // A dbops run no longer than its start-up did no measurable work beyond it: no ratio.
+  // The headline: what a user waits for (the whole dbops process) over the best statement in a
+  // fresh session. The start-up-subtracted ratio is kept beside it, to show where a gap lies.
+  const ratio = subjectMs / baselineMs;
+  // A dbops run no longer than its start-up did no measurable work beyond it: no net ratio.
   const net = kind === 'cli' ? subjectMs - startupMs : subjectMs;
-  const ratio = net > 0 ? net / baselineMs : null;
+  const netRatio = net > 0 ? net / baselineMs : null;
   const rss = times.subject.map((r) => r.peakRssKb ?? 0);
   const stats = (runs: RunOutput[]) =>
     runs.some((r) => r.stats) ? { statsByRun: runs.map((r) => r.stats ?? {}) } : {};
@@ -184,6 +213,9 @@ async function timeOperation(
       command:
         op.subject.kind === 'cli' ? `dbops ${op.subject.args.join(' ')}` : op.subject.sql.trim(),
       ...(kind === 'cli' ? { startupMs, startupRunsMs: times.startupMs } : {}),
+      ...(times.subject.every((r) => r.workMs !== undefined)
+        ? { workMs: median(times.subject.map((r) => r.workMs!)) }
+        : {}),
       ...stats(times.subject),
     },
     baseline: {
@@ -196,10 +228,12 @@ async function timeOperation(
       ...stats(times.baseline),
     },
     ratio,
-    rawRatio: subjectMs / baselineMs,
-    ...(op.target === undefined
+    netRatio,
+    ...(op.target === undefined ? {} : { target: op.target, met: ratio <= op.target }),
+    ...(op.note === undefined
       ? {}
-      : { target: op.target, ...(ratio === null ? {} : { met: ratio <= op.target }) }),
+      : { note: typeof op.note === 'string' ? op.note : op.note(subjectMs, baselineMs) }),
+    runs: times.runs,
     rowsPerSec: op.units.count / (subjectMs / 1000),
     ...(smallRssKb ? { smallRun: { rows: memoryRows, peakRssKb: smallRssKb } } : {}),
   };

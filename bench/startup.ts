@@ -11,9 +11,16 @@
  * Targets (issue 21): --version and --help at most 120 ms or 1.6x `node -e 0`; the fixed cost of
  * a database command (its median minus --version's: pg, connect, session set-up, history reads)
  * at most 30 ms.
+ *
+ * Next to wall time, the CPU time (user + system) of each process, from /usr/bin/time when it is
+ * there: on a machine shared with other load, wall times of ~100 ms processes swing by 2-3x while
+ * CPU time barely moves, so the CPU columns show what a change saved (the server's share of a
+ * database command, a few ms, is in wall time only).
  */
 import { spawnSync } from 'node:child_process';
-import { loadavg } from 'node:os';
+import { accessSync, constants, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createBenchDatabase } from './lib/db.js';
 import { median } from './lib/measure.js';
@@ -48,15 +55,32 @@ const SUBJECTS: Subject[] = [
   ...(BASELINE ? dbopsSubjects(BASELINE, 'baseline') : []),
 ];
 
-/** Wall time of one whole process, ms. */
-function timeProcess(subject: Subject, env: NodeJS.ProcessEnv): number {
+const GNU_TIME = (() => {
+  try {
+    accessSync('/usr/bin/time', constants.X_OK);
+    return '/usr/bin/time';
+  } catch {
+    return undefined;
+  }
+})();
+const TIME_DIR = mkdtempSync(join(tmpdir(), 'dbops-startup-'));
+
+/** Wall time of one whole process and its CPU time (user + system; NaN without GNU time), ms. */
+function timeProcess(subject: Subject, env: NodeJS.ProcessEnv): { wall: number; cpu: number } {
+  const out = join(TIME_DIR, 'cpu');
+  const [command, args] = GNU_TIME
+    ? [GNU_TIME, ['-f', '%U %S', '-o', out, process.execPath, ...subject.args]]
+    : [process.execPath, subject.args];
   const started = performance.now();
-  const run = spawnSync(process.execPath, subject.args, { env, encoding: 'utf8' });
-  const ms = performance.now() - started;
+  const run = spawnSync(command, args, { env, encoding: 'utf8' });
+  const wall = performance.now() - started;
   if (!subject.ok.includes(run.status ?? -1)) {
     throw new Error(`${subject.label} exited ${run.status}: ${run.stderr}`);
   }
-  return ms;
+  if (!GNU_TIME) return { wall, cpu: Number.NaN };
+  // GNU time writes "Command exited with non-zero status N" before the numbers.
+  const [user, sys] = readFileSync(out, 'utf8').trim().split('\n').at(-1)!.split(' ').map(Number);
+  return { wall, cpu: (user! + sys!) * 1000 };
 }
 
 const db = await createBenchDatabase('startup');
@@ -64,28 +88,40 @@ try {
   const env = { ...process.env, DATABASE_URL: db.url, NO_COLOR: '1' };
   for (const s of SUBJECTS) timeProcess(s, env); // warm the file cache; not counted
   const times = new Map<string, number[]>(SUBJECTS.map((s) => [s.label, []]));
+  const cpus = new Map<string, number[]>(SUBJECTS.map((s) => [s.label, []]));
   for (let round = 0; round < RUNS; round++) {
-    for (const s of SUBJECTS) times.get(s.label)!.push(timeProcess(s, env));
+    for (const s of SUBJECTS) {
+      const { wall, cpu } = timeProcess(s, env);
+      times.get(s.label)!.push(wall);
+      cpus.get(s.label)!.push(cpu);
+    }
   }
   const med = (label: string) => median(times.get(label)!);
+  // GNU time reports CPU in 10 ms steps: the mean over the runs, not the median, resolves less.
+  const cpu = (label: string) => {
+    const values = cpus.get(label)!;
+    return values.reduce((a, b) => a + b, 0) / values.length;
+  };
   const floor = med('node -e 0');
   // Wall times mean little on a busy machine: say how busy it was.
   const load = loadavg().map((l) => l.toFixed(2));
   console.log(
-    `node ${process.version}, ${RUNS} interleaved runs each, median wall ms (min); load average ${load.join(' ')}`,
+    `node ${process.version}, ${RUNS} interleaved runs each, median wall ms (min), mean CPU ms; load average ${load.join(' ')}`,
   );
   for (const s of SUBJECTS) {
     const m = med(s.label);
     const min = Math.min(...times.get(s.label)!);
     console.log(
-      `${s.label.padEnd(26)} ${m.toFixed(0).padStart(5)} (${min.toFixed(0)})  ${(m / floor).toFixed(2)}x node -e 0`,
+      `${s.label.padEnd(26)} ${m.toFixed(0).padStart(5)} (${min.toFixed(0)})  ${(m / floor).toFixed(2)}x node -e 0  CPU ${cpu(s.label).toFixed(0)}`,
     );
   }
   for (const prefix of BASELINE ? ['dbops', 'baseline'] : ['dbops']) {
-    const version = med(`${prefix} --version`);
+    const version = `${prefix} --version`;
     for (const command of ['migrate status', 'check schema']) {
-      const fixed = med(`${prefix} ${command}`) - version;
-      console.log(`fixed cost of ${prefix} ${command}: ${fixed.toFixed(0)} ms over --version`);
+      const label = `${prefix} ${command}`;
+      console.log(
+        `fixed cost of ${label}: ${(med(label) - med(version)).toFixed(0)} ms wall, ${(cpu(label) - cpu(version)).toFixed(0)} ms CPU over --version`,
+      );
     }
   }
   for (const label of ['dbops --version', 'dbops --help']) {
@@ -95,4 +131,5 @@ try {
   }
 } finally {
   await db.drop();
+  rmSync(TIME_DIR, { recursive: true, force: true });
 }

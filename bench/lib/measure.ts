@@ -1,5 +1,5 @@
 import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runDbops } from './cli.js';
 import type { BenchContext, BenchOperation, RunOutput, Side, SideName, SqlSide } from './types.js';
@@ -13,6 +13,22 @@ export interface OperationTimes {
   baseline: RunOutput[];
   /** `dbops --version` wall times, one right before each dbops run (CLI subjects only). */
   startupMs: number[];
+  /** Every timed run in the order it ran, with the 1-minute load average when it started. */
+  runs: RunRecord[];
+}
+
+/** One timed run as the JSON keeps it. */
+export interface RunRecord {
+  rep: number;
+  side: SideName;
+  ms: number;
+  /** The `dbops --version` time sampled right before this run (CLI subjects). */
+  startupMs?: number;
+  /** dbops' own work (the JSON report's durationMs), CLI subjects. */
+  workMs?: number;
+  load1: number;
+  peakRssKb?: number;
+  stats?: Record<string, number>;
 }
 
 /**
@@ -29,17 +45,31 @@ export async function measureOperation(
   sides: SideName[] = ['baseline', 'subject'],
 ): Promise<OperationTimes> {
   await op.setup?.(ctx);
-  const times: OperationTimes = { subject: [], baseline: [], startupMs: [] };
+  const times: OperationTimes = { subject: [], baseline: [], startupMs: [], runs: [] };
   for (let rep = 0; rep < reps; rep++) {
     const order = rep % 2 === 0 ? sides : [...sides].reverse();
     for (const side of order) {
       await op.reset?.(ctx, side);
       // The CLI's start-up cost moves with the machine's load: sample it next to each run.
-      if (side === 'subject' && op.subject.kind === 'cli')
-        times.startupMs.push((await runDbops(['--version'], ctx.db.url, { cwd: CLI_CWD })).ms);
+      let startupMs: number | undefined;
+      if (side === 'subject' && op.subject.kind === 'cli') {
+        startupMs = (await runDbops(['--version'], ctx.db.url, { cwd: CLI_CWD })).ms;
+        times.startupMs.push(startupMs);
+      }
+      const load1 = loadavg()[0]!;
       const output = await runSide(ctx, side === 'subject' ? op.subject : op.baseline);
       await op.verify?.(ctx, side, output);
       times[side].push(output);
+      times.runs.push({
+        rep,
+        side,
+        ms: output.ms,
+        ...(startupMs === undefined ? {} : { startupMs }),
+        load1,
+        ...(output.peakRssKb ? { peakRssKb: output.peakRssKb } : {}),
+        ...(output.workMs === undefined ? {} : { workMs: output.workMs }),
+        ...(output.stats ? { stats: output.stats } : {}),
+      });
     }
   }
   return times;
@@ -55,10 +85,12 @@ export async function runSide(ctx: BenchContext, side: Side): Promise<RunOutput>
         `dbops ${side.args.join(' ')} exited ${run.code} (expected ${ok.join(' or ')}):\n${run.stderr}${run.stdout}`,
       );
     }
+    const workMs = reportDuration(run.stdout);
     return {
       ms: run.ms,
       stdout: run.stdout,
       ...(run.peakRssKb ? { peakRssKb: run.peakRssKb } : {}),
+      ...(workMs === undefined ? {} : { workMs }),
     };
   }
   if (side.kind === 'fn') return side.run(ctx);
@@ -86,6 +118,16 @@ async function runSql(ctx: BenchContext, side: SqlSide): Promise<RunOutput> {
     return { ms: performance.now() - started, rows };
   } finally {
     await session.end();
+  }
+}
+
+/** The durationMs of a `--format json` report, if the output is one. */
+function reportDuration(stdout: string): number | undefined {
+  try {
+    const ms = (JSON.parse(stdout) as { durationMs?: unknown }).durationMs;
+    return typeof ms === 'number' ? ms : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -58,6 +58,11 @@ export interface RunOutput {
   ms: number;
   /** Peak RSS of the dbops process, KiB (CLI sides only). */
   peakRssKb?: number;
+  /**
+   * CLI sides with `--format json`: the report's durationMs, i.e. dbops' own work from after
+   * connect and session set-up to the report (the rest of the wall time is start-up and fixed cost).
+   */
+  workMs?: number;
   stdout?: string;
   /** Rows of the last execution (SQL sides). */
   rows?: Record<string, unknown>[];
@@ -75,6 +80,11 @@ export interface BenchOperation {
   units: { count: number; label: string };
   /** The maximum acceptable subject/baseline ratio (the issue's target), if any. */
   target?: number;
+  /**
+   * What a remaining gap buys (e.g. batches that lock only what they repair), printed under the
+   * table; a function sees the measured times to put the figure in.
+   */
+  note?: string | ((subjectMs: number, baselineMs: number) => string);
   /**
    * How the ratio is read. `cli`: the subject is the dbops CLI, whose fixed start-up cost is
    * subtracted (reported separately). `sql` / `fn`: plain ratio.

@@ -10,6 +10,7 @@
  */
 import { beckettBaseSchemaSql, seedBeckett } from '../../src/families/checkpoint/fixture.js';
 import { dbopsOrThrow } from '../lib/cli.js';
+import { batchedResyncNote, checkNote } from '../lib/notes.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation, RunOutput } from '../lib/types.js';
 import {
@@ -76,6 +77,7 @@ function check(rows: number): BenchOperation {
       okCodes: [1],
     },
     baseline: { kind: 'sql', sql: CHECK_SQL },
+    note: checkNote,
     async setup(ctx) {
       await expectExact(ctx, 'check setup');
       const drift: CheckpointDrift = await makeDrift(ctx.client, driftModulus(rows));
@@ -112,6 +114,7 @@ function resync(rows: number): BenchOperation {
     target: 1.3,
     subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
+    note: batchedResyncNote('batches of 50,000 ids'),
     async setup(ctx) {
       await ctx.client.query(RESYNC_SQL); // undo the check's drift
       await expectExact(ctx, 'resync setup');
@@ -144,6 +147,7 @@ function rebuild(rows: number): BenchOperation {
     target: 1.3,
     subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
+    note: batchedResyncNote('batches of 50,000 ids that lock every checkpoint they write'),
     async reset(ctx) {
       await emptyHotTables(ctx.client);
       await ctx.client.query('VACUUM ANALYZE beckett.checkpoints');

@@ -7,6 +7,7 @@
  * minute-granular timestamps, so ties on created_at are decided by id).
  */
 import { dbopsOrThrow } from '../lib/cli.js';
+import { batchedResyncNote, checkNote } from '../lib/notes.js';
 import { checkCounts, expectCounts, type ResyncNumbers, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
@@ -108,6 +109,7 @@ function checkConsistency(
       okCodes: [1],
     },
     baseline: { kind: 'sql', sql: CHECK_SQL },
+    note: checkNote,
     async setup(ctx) {
       expected = await drift(ctx);
     },
@@ -130,6 +132,7 @@ function resync(
     target: 1.3,
     subject: { kind: 'cli', args: ['resync', 'partition-lookup', '--format', 'json'] },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
+    note: batchedResyncNote('batches of 1,000 partitions'),
     async setup(ctx) {
       const d = await drift(ctx);
       expected = { inserted: d.missing, updated: d.behind + d.ahead, deleted: d.orphaned };

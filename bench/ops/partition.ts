@@ -6,9 +6,11 @@
  *
  * Data: `rows` chunks over rows/4000 collections of uneven sizes (createSeededSemantik).
  */
+
 import { createSeededSemantik } from '../../src/families/partition/fixture.js';
 import { KEY_CHECK_DEFINITION } from '../../src/families/partition/online/key.js';
 import { dbopsOrThrow } from '../lib/cli.js';
+import { checkNote } from '../lib/notes.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import { CHECK_SQL, COPY_EXACT_SQL, COPY_SQL, RESYNC_SQL } from './partition/baselines.js';
@@ -83,6 +85,7 @@ function check(rows: number): BenchOperation {
       okCodes: [1],
     },
     baseline: { kind: 'sql', sql: CHECK_SQL },
+    note: checkNote,
     async setup(ctx) {
       await emptyStaging(ctx);
       await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'partition');

@@ -9,6 +9,7 @@
  */
 import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { dbopsOrThrow } from '../lib/cli.js';
+import { batchedResyncNote, checkNote } from '../lib/notes.js';
 import { checkCounts, expectCounts, resyncNumbers } from '../lib/reports.js';
 import type { BenchContext, BenchFamily, BenchOperation } from '../lib/types.js';
 import {
@@ -122,6 +123,7 @@ function check(rows: number, drift: (ctx: BenchContext) => Promise<SequenceDrift
       okCodes: [1],
     },
     baseline: { kind: 'sql', sql: CHECK_SQL },
+    note: checkNote,
     async setup(ctx) {
       const d = await drift(ctx);
       await restoreDrift(ctx.client);
@@ -175,6 +177,7 @@ function resync(
     target: 1.3,
     subject: { kind: 'cli', args: ['resync', target, '--format', 'json'] },
     baseline: { kind: 'sql', sql },
+    note: batchedResyncNote('batches of 500 conversations'),
     async setup(ctx) {
       expected = expectedOf(await drift(ctx));
     },

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { compareNames } from '../order.js';
 import { codeRoot } from '../paths.js';
 import type { Check } from './types.js';
 
@@ -15,5 +16,5 @@ export async function loadChecks(family: string): Promise<Check[]> {
     const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default: Check | Check[] };
     checks.push(...[mod.default].flat());
   }
-  return checks.sort((a, b) => a.id.localeCompare(b.id));
+  return checks.sort((a, b) => compareNames(a.id, b.id));
 }

@@ -4,8 +4,9 @@ import { quoteIdent } from '../db/ident.js';
 import { wrapPgError } from '../db/pgError.js';
 import { withTransaction } from '../db/session.js';
 import { DbopsError } from '../errors.js';
+import { readAppliedAll } from '../migrate/history.js';
 import type { FamilyTarget } from '../migrate/runOne.js';
-import { whyNotAppliedEach } from '../migrate/status.js';
+import { reasonsNotApplied } from '../migrate/status.js';
 import { loadChecks } from './loader.js';
 import { appliedManifests } from './schema.js';
 import type { Check, CheckContext, CheckKind, CheckOutcome, CheckResult } from './types.js';
@@ -31,8 +32,13 @@ export async function runChecks(
   targets: FamilyTarget[],
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
-  // One history read for all families (a fixed cost of every check command).
-  const notApplied = await whyNotAppliedEach(options.client, targets);
+  // One history read for all families (a fixed cost of every check command), used for the
+  // not-applied reasons and the schema manifests alike.
+  const history = await readAppliedAll(
+    options.client,
+    targets.map((t) => String(t.def.name)),
+  );
+  const notApplied = reasonsNotApplied(targets, history);
   for (const target of targets) {
     const family = String(target.def.name);
     const checks = (await loadChecks(family))
@@ -48,17 +54,17 @@ export async function runChecks(
     await withTransaction(
       client,
       async () => {
-        await client.query(`SELECT set_config('statement_timeout', $1, true)`, [
-          `${config.checks.statementTimeoutMs}ms`,
-        ]);
-        await client.query(`SELECT set_config('search_path', $1, true)`, [
-          quoteIdent(target.schema),
-        ]);
+        await client.query(
+          `SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2, true)`,
+          [`${config.checks.statementTimeoutMs}ms`, quoteIdent(target.schema)],
+        );
         const ctx: CheckContext = {
           client,
           family,
           schema: target.schema,
-          manifests: await appliedManifests(client, target.def),
+          manifests: checks.some((c) => c.kind === 'schema')
+            ? await appliedManifests(target.def, history.get(family) ?? [])
+            : [],
           skew: config.skew,
           exact: options.exact,
           sampleSize: config.checks.sampleSize,

@@ -3,17 +3,20 @@ import type pg from 'pg';
 import type { MigrationFamily } from '../families/types.js';
 import type { DbopsMigration } from '../migrate/context.js';
 import { listMigrationFiles } from '../migrate/files.js';
-import { readApplied } from '../migrate/history.js';
+import type { AppliedMigration } from '../migrate/history.js';
 import type { SchemaManifest, TriggerSpec } from './manifest.js';
 
-/** The `installs` manifests of the family's applied migrations, in the order they were applied. */
+/**
+ * The `installs` manifests of the family's applied migrations (its history, as read), in the
+ * order they were applied.
+ */
 export async function appliedManifests(
-  client: pg.ClientBase,
   family: MigrationFamily,
+  history: AppliedMigration[],
 ): Promise<SchemaManifest[]> {
   const files = new Map(listMigrationFiles(family).map((f) => [f.name, f]));
   const manifests: SchemaManifest[] = [];
-  for (const applied of await readApplied(client, String(family.name))) {
+  for (const applied of history) {
     const file = files.get(applied.name);
     if (!file) continue;
     const mod = (await import(pathToFileURL(file.path).href)) as DbopsMigration;

@@ -41,7 +41,10 @@ export interface CheckContext {
   client: pg.ClientBase;
   family: string;
   schema: string;
-  /** Manifests of the family's applied migrations, oldest first. */
+  /**
+   * Manifests of the family's applied migrations, oldest first. Loaded only when a schema check
+   * runs (it imports every applied migration module); empty for the other kinds.
+   */
   manifests: SchemaManifest[];
   skew: SkewSettings;
   /** Count rows exactly instead of trusting statistics (`--exact`). */

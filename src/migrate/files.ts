@@ -1,7 +1,8 @@
-import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import type { MigrationFamily } from '../families/types.js';
+import { compareNames } from '../order.js';
 
 /** Migration file names: a 4-digit index, an underscore, lower-case words. */
 export const MIGRATION_FILE = /^(\d{4}_[a-z0-9_]+)\.(?:js|ts)$/;
@@ -14,8 +15,11 @@ export interface MigrationFile {
   name: string;
   /** The file node-pg-migrate loads. */
   path: string;
-  /** sha256 of the migration's source (.ts when shipped, else the loaded file), CRLF-normalized. */
-  checksum: string;
+  /**
+   * sha256 of the migration's source (.ts when shipped, else the loaded file), CRLF-normalized.
+   * Computed on first read: commands that only need names (check, resync) never hash a file.
+   */
+  readonly checksum: string;
 }
 
 /** The family's migration files in apply order. */
@@ -27,13 +31,25 @@ export function listMigrationFiles(family: MigrationFamily): MigrationFile[] {
     .map((m) => {
       const name = m[1]!;
       const path = join(family.migrationsDir, m[0]);
-      const source = join(family.sourcesDir, `${name}.ts`);
-      return { name, path, checksum: checksumOf(existsSync(source) ? source : path) };
+      let checksum: string | undefined;
+      return {
+        name,
+        path,
+        get checksum() {
+          const source = join(family.sourcesDir, `${name}.ts`);
+          checksum ??= checksumOf(existsSync(source) ? source : path);
+          return checksum;
+        },
+      };
     })
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareNames(a.name, b.name));
 }
 
-export function checksumOf(path: string): string {
+function checksumOf(path: string): string {
+  // node:crypto only when a checksum is read (migrate up, status): checks and resyncs skip it.
+  const { createHash } = createRequire(import.meta.url)(
+    'node:crypto',
+  ) as typeof import('node:crypto');
   const text = readFileSync(path, 'utf8').replaceAll('\r\n', '\n');
   return createHash('sha256').update(text).digest('hex');
 }

@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import { compareNames } from '../order.js';
 import type { MigrationFile } from './files.js';
 import type { AppliedMigration } from './history.js';
 
@@ -14,18 +15,22 @@ export interface MigrationStatus {
   checksumRecorded: boolean;
 }
 
-/** Joins the files on disk with the history rows of one family. */
+/**
+ * Joins the files on disk with the history rows of one family. Without `checksums` an applied
+ * migration is never 'changed' and no file is read (for callers to which changed = applied).
+ */
 export function compareWithHistory(
   family: string,
   files: MigrationFile[],
   applied: AppliedMigration[],
+  { checksums = true }: { checksums?: boolean } = {},
 ): MigrationStatus[] {
   const byName = new Map(files.map((f) => [f.name, f]));
   const rows: MigrationStatus[] = applied.map((a) => {
     const file = byName.get(a.name);
     const state: MigrationState = !file
       ? 'missing-file'
-      : a.checksum !== null && a.checksum !== file.checksum
+      : checksums && a.checksum !== null && a.checksum !== file.checksum
         ? 'changed'
         : 'applied';
     return {
@@ -48,7 +53,7 @@ export function compareWithHistory(
       });
     }
   }
-  return rows.sort((a, b) => a.name.localeCompare(b.name));
+  return rows.sort((a, b) => compareNames(a.name, b.name));
 }
 
 /** Pending migrations to apply, in order, stopping after `to` when given. */

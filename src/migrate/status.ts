@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { listMigrationFiles } from './files.js';
-import { readAppliedAll } from './history.js';
+import { type AppliedMigration, readAppliedAll } from './history.js';
 import { compareWithHistory, type MigrationStatus } from './plan.js';
 import type { FamilyTarget } from './runOne.js';
 
@@ -44,15 +44,34 @@ export async function whyNotAppliedEach(
   client: pg.ClientBase,
   targets: FamilyTarget[],
 ): Promise<Map<string, string | undefined>> {
-  const rows = await migrationStatus(client, targets);
+  const history = await readAppliedAll(
+    client,
+    targets.map((t) => String(t.def.name)),
+  );
+  return reasonsNotApplied(targets, history);
+}
+
+/**
+ * whyNotAppliedEach from history already read. A changed file counts as applied here (its
+ * objects exist), so no migration file is hashed.
+ */
+export function reasonsNotApplied(
+  targets: FamilyTarget[],
+  history: Map<string, AppliedMigration[]>,
+): Map<string, string | undefined> {
   return new Map(
-    targets.map((t) => [
-      String(t.def.name),
-      reasonNotApplied(
-        String(t.def.name),
-        rows.filter((r) => r.family === String(t.def.name)),
-      ),
-    ]),
+    targets.map((t) => {
+      const family = String(t.def.name);
+      const rows = compareWithHistory(
+        family,
+        listMigrationFiles(t.def),
+        history.get(family) ?? [],
+        {
+          checksums: false,
+        },
+      );
+      return [family, reasonNotApplied(family, rows)];
+    }),
   );
 }
 

@@ -4,7 +4,6 @@ import { PreconditionError } from '../errors.js';
 import { availableFamilies, getFamily } from '../families/index.js';
 import type { FamilyName } from '../families/names.js';
 import { readAppliedAll } from './history.js';
-import { findBaseProblems } from './preflight.js';
 import type { FamilyTarget } from './runOne.js';
 
 /** Targets for family names given on the command line (validated against the registry). */
@@ -31,6 +30,8 @@ export async function defaultTargets(
   client: pg.ClientBase,
   config: ResolvedConfig,
 ): Promise<FamilyTarget[]> {
+  // Loaded only here: check and resync never run a preflight.
+  const { findBaseProblems } = await import('./preflight.js');
   const found = await configuredOr(client, config, async (target, applied) =>
     applied > 0 ? true : (await findBaseProblems(client, target.def, target.schema)).length === 0,
   );

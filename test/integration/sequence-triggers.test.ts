@@ -204,6 +204,34 @@ describe('member_count', () => {
 });
 
 describe('last_message', () => {
+  it('one multi-row insert over several conversations (rows out of time order, one re-sent, one undated): each gets its newest inserted row', async () => {
+    const [c1, c2, c3] = [conversation(), conversation(), conversation()];
+    const resent = await sendMessage(db.client, c3, '2031-01-01');
+    const before3 = await stats(c3);
+    const { rows } = await db.client.query(
+      `INSERT INTO messages (id, conversation_id, sender_id, content, created_at)
+       SELECT coalesce(x.id, gen_random_uuid()), x.c, gen_random_uuid(), 'batch', x.at
+         FROM (VALUES (NULL::uuid, $1::uuid, timestamptz '2031-02-02'),
+                      (NULL, $1, '2031-02-03'), (NULL, $1, '2031-02-01'),
+                      (NULL, $2::uuid, '2031-03-01'), (NULL, $2, NULL),
+                      ($4::uuid, $3::uuid, '2099-01-01')) x(id, c, at)
+        ORDER BY x.c
+       ON CONFLICT (id) DO NOTHING
+       RETURNING id, conversation_id, created_at`,
+      [c1, c2, c3, resent.id],
+    );
+    expect(rows).toHaveLength(5);
+    const newestOf = (c: string) =>
+      rows
+        .filter((r) => r.conversation_id === c && r.created_at !== null)
+        .sort((a, b) => b.created_at - a.created_at)[0].id;
+    expect((await stats(c1)).last_message_id).toBe(newestOf(c1));
+    expect((await stats(c2)).last_message_id).toBe(newestOf(c2));
+    // The skipped re-send (dated 2099) does not become the last message.
+    expect((await stats(c3)).last_message_id).toBe(before3.last_message_id);
+    expect((await stats(c1)).last_message_id).toBe(await newest(c1));
+  });
+
   it('a back-dated insert never moves it backwards', async () => {
     const c = conversation();
     const before = await stats(c);

@@ -16,10 +16,15 @@ writeFileSync(
      return next(url, context);
    }`,
 );
+// CommonJS files loaded with require() (pg is) bypass the ESM hook: list the require cache at exit.
 writeFileSync(
   join(dir, 'register.mjs'),
-  `import { register } from 'node:module';
-   register('./hooks.mjs', import.meta.url);`,
+  `import { createRequire, register } from 'node:module';
+   register('./hooks.mjs', import.meta.url);
+   const cache = createRequire(import.meta.url).cache;
+   process.on('exit', () => {
+     for (const file of Object.keys(cache)) process.stderr.write('LOADED file://' + file + '\\n');
+   });`,
 );
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -2,7 +2,6 @@ import type pg from 'pg';
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition, PreflightResult } from '../types.js';
 import { checkpointsTarget } from './resync.js';
-import { readCheckpointShape } from './shape.js';
 
 /**
  * Everything the three migrations rely on, read from the catalog in one round (shape.ts): how
@@ -15,6 +14,8 @@ async function checkpointPreflight(
   client: pg.ClientBase,
   schema: string,
 ): Promise<PreflightResult> {
+  // Loaded here: check and resync, which load the registry too, never run a preflight.
+  const { readCheckpointShape } = await import('./shape.js');
   const { problems, notes } = await readCheckpointShape(client, schema, { beforeCreate: true });
   return { problems: problems.map((p) => `${schema}: ${p}`), notes };
 }

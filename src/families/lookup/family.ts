@@ -1,6 +1,5 @@
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition } from '../types.js';
-import { lookupPreflight } from './preflight.js';
 import { partitionLookupTarget } from './resync.js';
 
 /** Queen's partition_lookup: newest message per partition, kept by a statement-level trigger. */
@@ -14,7 +13,9 @@ export const lookupFamily: FamilyDefinition = {
     { table: 'partitions', columns: ['id', 'queue_id', 'name'] },
     { table: 'messages', columns: ['id', 'partition_id', 'created_at'] },
   ],
-  preflight: lookupPreflight,
+  // Loaded when a migration runs: check and resync, which load the registry too, never need it.
+  preflight: (client, schema) =>
+    import('./preflight.js').then((m) => m.lookupPreflight(client, schema)),
   resyncTargets: [partitionLookupTarget],
   loadDemo: () => import('./demo.js').then((m) => m.lookupDemo),
 };

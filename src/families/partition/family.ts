@@ -1,6 +1,5 @@
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition } from '../types.js';
-import { findChunksShapeProblems } from './online/shape.js';
 import { chunkingStatsTarget } from './resync.js';
 
 /** Semantik's chunks: 16 HASH partitions moved, online and reversibly, to 100 LIST partitions. */
@@ -17,7 +16,9 @@ export const partitionFamily: FamilyDefinition = {
       columns: ['id', 'collection_id', 'document_id', 'chunk_index', 'content', 'created_at'],
     },
   ],
-  preflight: findChunksShapeProblems,
+  // Loaded when a migration runs: check and resync, which load the registry too, never need it.
+  preflight: (client, schema) =>
+    import('./online/shape.js').then((m) => m.findChunksShapeProblems(client, schema)),
   resyncTargets: [chunkingStatsTarget],
   loadDemo: () => import('./demo.js').then((m) => m.partitionDemo),
 };
