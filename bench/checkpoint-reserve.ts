@@ -5,8 +5,10 @@
  * partial index on process_at (the best single-table shape), against the checkpoint family's
  * `checkpoint_reserve_next` on the hot tables. Three databases are seeded identically; the last
  * gets `migrate up checkpoint`. Rounds alternate between them so load drift on a shared machine
- * hits all alike; each round reserves for `seconds` (the queue never runs dry) and is undone. Reported: medians, double reservations (a checkpoint handed
- * out twice within a round) and reservations of checkpoints that were not due.
+ * hits all alike; each round reserves for `seconds` (the queue never runs dry) and is undone.
+ * Reported: medians, double reservations (a checkpoint handed out twice within a round),
+ * reservations of checkpoints that were not due, and per round what the workers waited on
+ * (pg_stat_activity sampled every 20 ms), row versions and WAL bytes written per reservation.
  *
  *   npm run build && node dist/bench/checkpoint-reserve.js [checkpoints=200000] [readyShare=0.1] [seconds=10] [rounds=3] [workers=8]
  */
@@ -21,10 +23,12 @@ import {
 } from './ops/checkpoint/baselines.js';
 import {
   dueIds,
+  type ReservationCost,
   type ReservationStats,
   reservationStats,
   reserveConcurrently,
   UNDO_RESERVATIONS_SQL,
+  withReservationCost,
 } from './ops/checkpoint/reserve.js';
 
 const checkpoints = Number(process.argv[2] ?? 200_000);
@@ -33,7 +37,7 @@ const seconds = Number(process.argv[4] ?? 10);
 const rounds = Number(process.argv[5] ?? 3);
 const workers = Number(process.argv[6] ?? 8);
 
-type Round = ReservationStats;
+type Round = ReservationStats & { cost: ReservationCost };
 
 /** `clients` reserve as fast as they can for `seconds`; then the round's reservations are undone. */
 async function round(
@@ -42,12 +46,14 @@ async function round(
   reserveSql: string,
   due: Set<string>,
 ): Promise<Round> {
-  const run = await reserveConcurrently(clients, reserveSql, { seconds });
+  const { run, cost } = await withReservationCost(db.client, clients, () =>
+    reserveConcurrently(clients, reserveSql, { seconds }),
+  );
   await db.client.query(UNDO_RESERVATIONS_SQL);
   await db.client.query('VACUUM ANALYZE beckett.checkpoints');
   if (await hasHotTables(db))
     await db.client.query('VACUUM ANALYZE beckett.checkpoints_ready, beckett.checkpoints_reserved');
-  return reservationStats(run, due);
+  return { ...reservationStats(run, due), cost };
 }
 
 async function hasHotTables(db: BenchDatabase): Promise<boolean> {
@@ -63,6 +69,7 @@ function summary(runs: Round[]) {
     reservationsByRound: runs.map((r) => r.reservations),
     doubleReservations: runs.reduce((n, r) => n + r.doubles, 0),
     reservedNotDue: runs.reduce((n, r) => n + r.notDue, 0),
+    costByRound: runs.map((r) => r.cost),
   };
 }
 

@@ -80,3 +80,82 @@ export async function dueIds(client: pg.ClientBase): Promise<Set<string>> {
   const { rows } = await client.query(DUE_SQL, [GROUP]);
   return new Set(rows.map((r) => String(r.id)));
 }
+
+/** What the workers waited on and what each reservation wrote, sampled during a run. */
+export type ReservationCost = {
+  /** Share of the workers in each state (wait event, else the session state), over the samples. */
+  waits: Record<string, number>;
+  /** Row versions written per reservation in the schema (inserted, updated, deleted). */
+  rowsPerReservation: { inserted: number; updated: number; deleted: number };
+  /** WAL bytes per reservation (full-page images after a checkpoint included). */
+  walBytesPerReservation: number;
+};
+
+const TABLE_WRITES = `
+SELECT sum(n_tup_ins)::float8 AS inserted, sum(n_tup_upd)::float8 AS updated,
+       sum(n_tup_del)::float8 AS deleted
+  FROM pg_stat_user_tables WHERE schemaname = 'beckett'`;
+
+/**
+ * Runs `run` while `admin` samples the workers' pg_stat_activity every 20 ms, and reads the
+ * schema's row counters and the WAL position around it (each worker flushes its row counters
+ * first: pg_stat_force_next_flush(), PostgreSQL 15 and later).
+ */
+export async function withReservationCost(
+  admin: pg.ClientBase,
+  clients: pg.Client[],
+  run: () => Promise<Reservations>,
+): Promise<{ run: Reservations; cost: ReservationCost }> {
+  const pids = await Promise.all(
+    clients.map(async (c) => (await c.query('SELECT pg_backend_pid() AS p')).rows[0].p as number),
+  );
+  const flush = async () => {
+    await Promise.all(clients.map((c) => c.query('SELECT pg_stat_force_next_flush()')));
+    await new Promise((r) => setTimeout(r, 100));
+  };
+  await flush();
+  const before = (await admin.query(TABLE_WRITES)).rows[0];
+  const lsn = (await admin.query('SELECT pg_current_wal_lsn() AS l')).rows[0].l;
+  const counts: Record<string, number> = {};
+  let samples = 0;
+  let done = false;
+  const sampler = (async () => {
+    while (!done) {
+      const { rows } = await admin.query(
+        `SELECT coalesce(wait_event_type || ':' || wait_event, state) AS w
+           FROM pg_stat_activity WHERE pid = ANY ($1)`,
+        [pids],
+      );
+      for (const { w } of rows) counts[w] = (counts[w] ?? 0) + 1;
+      samples++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  const result = await run();
+  done = true;
+  await sampler;
+  const wal = (
+    await admin.query('SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), $1)::float8 AS b', [lsn])
+  ).rows[0].b;
+  await flush();
+  const after = (await admin.query(TABLE_WRITES)).rows[0];
+  const n = Math.max(1, result.ids.length);
+  const per = (k: string) => Number(((after[k] - before[k]) / n).toFixed(2));
+  const waits = Object.fromEntries(
+    Object.entries(counts)
+      .sort((a, b) => b[1] - a[1])
+      .map(([k, v]) => [k, Number((v / Math.max(1, samples) / clients.length).toFixed(2))]),
+  );
+  return {
+    run: result,
+    cost: {
+      waits,
+      rowsPerReservation: {
+        inserted: per('inserted'),
+        updated: per('updated'),
+        deleted: per('deleted'),
+      },
+      walBytesPerReservation: Math.round(wal / n),
+    },
+  };
+}
