@@ -36,6 +36,26 @@ import {
 
 const WORKERS = 8;
 
+/**
+ * The resync's single-pass path: `--batch-size` at least the id span (the bench's ids are 1..rows,
+ * plus the drift's orphans just past them), so the whole table is one batch, one transaction:
+ * the same compare, locks and repair, with the locks held until the end.
+ */
+const ONE_BATCH = (rows: number) => ['--batch-size', String(2 * rows + 100)];
+
+/** The default batches (50,000 ids) or the single-pass path. */
+type Batching = typeof ONE_BATCH | null;
+
+function batchArgs(rows: number, batching: Batching) {
+  return batching ? batching(rows) : [];
+}
+
+function batchNote(batching: Batching, defaultShape: string): (s: number, b: number) => string {
+  if (!batching) return batchedResyncNote(defaultShape);
+  return (s, b) =>
+    `${Math.round(s - b)} ms (${(s / b).toFixed(2)}x) more buys the row locks of the batched resync (each differing checkpoint locked FOR SHARE, so a writer committing meanwhile is never undone), in one batch: held until the end, and an interrupted run keeps nothing`;
+}
+
 const checkpoint: BenchFamily = {
   name: 'checkpoint',
   rowsLabel: 'checkpoints',
@@ -51,7 +71,14 @@ const checkpoint: BenchFamily = {
     });
     await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'checkpoint');
     await ctx.client.query('VACUUM ANALYZE');
-    return [check(ctx.rows), resync(ctx.rows), rebuild(ctx.rows), reserve(ctx.rows)];
+    return [
+      check(ctx.rows),
+      resync(ctx.rows),
+      resync(ctx.rows, ONE_BATCH),
+      rebuild(ctx.rows),
+      rebuild(ctx.rows, ONE_BATCH),
+      reserve(ctx.rows),
+    ];
   },
 };
 export default checkpoint;
@@ -105,16 +132,19 @@ function repairs(output: RunOutput): number {
 }
 
 /** Before every run the same drift is made again (the hot tables are exact after each run). */
-function resync(rows: number): BenchOperation {
+function resync(rows: number, batching: Batching = null): BenchOperation {
   let findings = 0;
   return {
-    id: 'checkpoint.resync',
-    title: 'resync checkpoints (drift ~1% of checkpoints) vs one data-modifying statement',
+    id: batching ? 'checkpoint.resync-one-batch' : 'checkpoint.resync',
+    title: `resync checkpoints${batching ? ' --batch-size >= ids' : ''} (drift ~1% of checkpoints) vs one data-modifying statement`,
     units: { count: rows, label: 'checkpoints' },
     target: 1.3,
-    subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
+    subject: {
+      kind: 'cli',
+      args: ['resync', 'checkpoints', '--format', 'json', ...batchArgs(rows, batching)],
+    },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
-    note: batchedResyncNote('batches of 50,000 ids'),
+    note: batchNote(batching, 'batches of 50,000 ids'),
     async setup(ctx) {
       await ctx.client.query(RESYNC_SQL); // undo the check's drift
       await expectExact(ctx, 'resync setup');
@@ -139,15 +169,18 @@ function resync(rows: number): BenchOperation {
 }
 
 /** Both hot tables emptied before every run: the resync writes every hot row. */
-function rebuild(rows: number): BenchOperation {
+function rebuild(rows: number, batching: Batching = null): BenchOperation {
   return {
-    id: 'checkpoint.rebuild',
-    title: 'resync checkpoints into emptied hot tables vs the same statement',
+    id: batching ? 'checkpoint.rebuild-one-batch' : 'checkpoint.rebuild',
+    title: `resync checkpoints${batching ? ' --batch-size >= ids' : ''} into emptied hot tables vs the same statement`,
     units: { count: rows, label: 'checkpoints' },
     target: 1.3,
-    subject: { kind: 'cli', args: ['resync', 'checkpoints', '--format', 'json'] },
+    subject: {
+      kind: 'cli',
+      args: ['resync', 'checkpoints', '--format', 'json', ...batchArgs(rows, batching)],
+    },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
-    note: batchedResyncNote('batches of 50,000 ids that lock every checkpoint they write'),
+    note: batchNote(batching, 'batches of 50,000 ids that lock every checkpoint they write'),
     async reset(ctx) {
       await emptyHotTables(ctx.client);
       await ctx.client.query('VACUUM ANALYZE beckett.checkpoints');
