@@ -28,42 +28,32 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
  *    triggers disabled) have nothing to lock and are deleted here too.
  */
 
-/**
- * Per session: half of deadlock_timeout (see step 1), or the session's lock_timeout if lower, in
- * ms; and the session's enable_indexscan, which DIFF_AND_LOCK restores (see RANGE).
- */
-const SESSION_SETTINGS = `
-SELECT least(nullif(l.setting::int, 0), greatest(d.setting::int / 2, 10)) || 'ms' AS timeout,
-       current_setting('enable_indexscan') AS indexscan
+/** Half of deadlock_timeout (see step 1), or the session's lock_timeout if lower, in ms. */
+const BATCH_LOCK_TIMEOUT = `
+SELECT least(nullif(l.setting::int, 0), greatest(d.setting::int / 2, 10)) || 'ms' AS timeout
   FROM pg_settings l, pg_settings d
  WHERE l.name = 'lock_timeout' AND d.name = 'deadlock_timeout'`;
 
-type SessionSettings = { timeout: string; indexscan: string };
-
 /** Per session: reading pg_settings costs a few ms, once per batch was ~10% of a resync. */
-const sessionSettings = new WeakMap<pg.ClientBase, Promise<SessionSettings>>();
+const lockTimeouts = new WeakMap<pg.ClientBase, Promise<string>>();
 
-function batchSettings(client: pg.ClientBase): Promise<SessionSettings> {
-  let settings = sessionSettings.get(client);
-  if (!settings) {
-    settings = client.query<SessionSettings>(SESSION_SETTINGS).then(({ rows }) => rows[0]!);
-    sessionSettings.set(client, settings);
+function batchLockTimeout(client: pg.ClientBase): Promise<string> {
+  let timeout = lockTimeouts.get(client);
+  if (!timeout) {
+    timeout = client
+      .query<{ timeout: string }>(BATCH_LOCK_TIMEOUT)
+      .then(({ rows }) => rows[0]!.timeout);
+    lockTimeouts.set(client, timeout);
   }
-  return settings;
+  return timeout;
 }
 
 /**
  * Sets the batch's lock timeout $2 (see step 1); finds the smallest id after the cursor $1 in any
  * of the three tables (NULL: done) and checkpoints' id bounds, for progress, which counts ids.
- * Also turns plain index scans off for the next statement, DIFF_AND_LOCK, which turns them back
- * on for REPAIR (and the foreign keys' checks that REPAIR's inserts run): its range of
- * checkpoints is read with a bitmap scan, in heap order, instead of an index scan that visits
- * the heap once per tuple of the range (measured 2x faster on a range of 50,000 ids; the range
- * is 100% of the table in a single batch, where an index scan was 4x slower per row than the
- * baseline's sequential scan).
  */
 const RANGE = `
-SELECT set_config('lock_timeout', $2, true), set_config('enable_indexscan', 'off', true),
+SELECT set_config('lock_timeout', $2, true),
        least((SELECT min(id) FROM checkpoints WHERE id > $1::bigint),
              (SELECT min(id) FROM checkpoints_ready WHERE id > $1::bigint),
              (SELECT min(id) FROM checkpoints_reserved WHERE id > $1::bigint))::text AS first,
@@ -71,8 +61,7 @@ SELECT set_config('lock_timeout', $2, true), set_config('enable_indexscan', 'off
        (SELECT max(id) FROM checkpoints)::text AS high`;
 
 /**
- * The ids in ($1, $2] whose hot rows differ from the rule, their checkpoints locked; restores
- * enable_indexscan to the session's $3 (after this statement is planned: see RANGE). Only
+ * The ids in ($1, $2] whose hot rows differ from the rule, their checkpoints locked. Only
  * candidates (process_at or reserved_until set: 10-15% of checkpoints) enter the join: any other
  * checkpoint must have no hot row, so a hot row of one finds no partner and differs, as does a
  * hot row whose checkpoint is gone (filtering first made the pass 1.5-2x faster). The rule is
@@ -98,9 +87,7 @@ WITH diff AS MATERIALIZED (
    ORDER BY c.id
      FOR SHARE OF c
 )
-SELECT ids, (SELECT count(*) FROM locked)::int AS locked,
-       set_config('enable_indexscan', $3, true) AS indexscan
-  FROM diff`;
+SELECT ids, (SELECT count(*) FROM locked)::int AS locked FROM diff`;
 
 /**
  * Repairs the hot rows of the ids $1 with a fresh snapshot: upserts what the rule wants, deletes
@@ -182,12 +169,11 @@ export const checkpointsTarget: ResyncTarget = {
   },
 
   async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
-    const settings = await batchSettings(client);
     const range = await client.query<{
       first: string | null;
       low: string | null;
       high: string | null;
-    }>(RANGE, [cursor ?? MIN_ID.toString(), settings.timeout]);
+    }>(RANGE, [cursor ?? MIN_ID.toString(), await batchLockTimeout(client)]);
     const { first, low, high } = range.rows[0]!;
     if (first === null) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
     const from = BigInt(first) - 1n;
@@ -195,7 +181,6 @@ export const checkpointsTarget: ResyncTarget = {
     const diff = await client.query<{ ids: string[] }>(DIFF_AND_LOCK, [
       from.toString(),
       to.toString(),
-      settings.indexscan,
     ]);
     const ids = diff.rows[0]!.ids;
     const counts =
