@@ -79,13 +79,19 @@ export function diagnoseKeys(
   byPartition: Map<string, Map<string, number>>,
   hot: string[],
 ): KeyDiagnosis {
-  const sizes = new Map<string, { rows: number; partition: string }>();
+  // Rows per key and the partition it was first seen in (plain maps: a table has one entry per
+  // collection, tens of thousands, so no object per key).
+  const sizes = new Map<string, number>();
+  const home = new Map<string, string>();
   let total = 0;
   for (const [partition, keys] of byPartition) {
     for (const [key, rows] of keys) {
       const seen = sizes.get(key);
       // A key in two partitions is misrouted (check misrouted says so); count it whole here.
-      sizes.set(key, { rows: (seen?.rows ?? 0) + rows, partition: seen?.partition ?? partition });
+      if (seen === undefined) {
+        sizes.set(key, rows);
+        home.set(key, partition);
+      } else sizes.set(key, seen + rows);
       total += rows;
     }
   }
@@ -93,8 +99,11 @@ export function diagnoseKeys(
   const avg = m > 0 ? total / m : 0;
   const rowsOf = (keys: Map<string, number>) => [...keys.values()].reduce((s, x) => s + x, 0);
   const max = Math.max(0, ...[...byPartition.values()].map(rowsOf));
-  const list = [...sizes].map(([key, v]) => ({ key, ...v })).sort((a, b) => b.rows - a.rows);
-  const values = list.map((k) => k.rows);
+  // The largest key: the first seen of the largest size (what a stable sort would put first).
+  let largest: KeyDiagnosis['largest'] = null;
+  for (const [key, rows] of sizes)
+    if (largest === null || rows > largest.rows) largest = { key, rows, partition: home.get(key)! };
+  const values = [...sizes.values()].sort((a, b) => b - a);
   const bestMax = bestMaxLowerBound(values, m);
   const hotList = hot
     .map((partition) => {
@@ -108,13 +117,13 @@ export function diagnoseKeys(
     .sort((a, b) => b.rows - a.rows);
   return {
     column,
-    distinct: list.length,
-    largest: list[0] ?? null,
+    distinct: sizes.size,
+    largest,
     bestMax,
     bestRatio: avg > 0 ? bestMax / avg : null,
     greedyRatio: avg > 0 ? greedyMax(values, m) / avg : null,
     excess: bestMax > 0 ? max / bestMax : null,
-    oversized: list.length > 0 && list[0]!.rows > avg,
+    oversized: largest !== null && largest.rows > avg,
     hot: hotList,
   };
 }

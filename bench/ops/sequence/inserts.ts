@@ -1,8 +1,11 @@
-import type { BenchContext, BenchOperation, SideName } from '../../lib/types.js';
+import type { BenchContext, BenchOperation, RunOutput, SideName } from '../../lib/types.js';
 import { SEND_SQL } from './baselines.js';
 
 /** Statements per timed run at --rows 1,000,000 for each batch size (about a second each). */
 const STATEMENTS: Record<number, number> = { 1: 500, 10: 300, 100: 100, 1000: 20 };
+
+/** Concurrent writers of the `-w8` operations (each sends the statements above, on its own connection). */
+const WRITERS = 8;
 
 /**
  * Inserts into messages with the family's triggers (subject) vs without them (baseline), one
@@ -12,6 +15,8 @@ const STATEMENTS: Record<number, number> = { 1: 500, 10: 300, 100: 100, 1000: 20
  * its conversation's next number (one counter UPDATE, the row lock), advances last_message (a
  * second UPDATE of the same row) and gets content_tsv. "Without" means every trigger on messages
  * dropped (the definitions are read from the catalog once and recreated for the subject).
+ * The `-w8` operations run the same sends from 8 connections at once (issue 21 item 5: 1 and 8
+ * writers, 100 rows per statement and above): writers of one conversation queue on its row lock.
  * No target is set: the issue sets none for these triggers; the ratio is reported.
  */
 export function insertOperations(rows: number): BenchOperation[] {
@@ -19,15 +24,15 @@ export function insertOperations(rows: number): BenchOperation[] {
   let conversationIds: string[] = [];
   let triggers: { name: string; definition: string }[] = [];
   let clock = Date.parse('2030-01-01T00:00:00Z');
-  const op = (batch: number): BenchOperation => {
-    const statements = Math.max(2, Math.round(STATEMENTS[batch]! * scale));
+  const op = (batch: number, writers = 1): BenchOperation => {
+    const statements = Math.max(2, Math.round(STATEMENTS[batch]! * scale)) * writers;
     let run = { from: '', to: '', conversations: new Set<string>() };
     return {
-      id: `sequence.insert-b${batch}`,
-      title: `insert ${batch} row${batch > 1 ? 's' : ''}/statement: with triggers vs without`,
+      id: `sequence.insert-b${batch}${writers > 1 ? `-w${writers}` : ''}`,
+      title: `insert ${batch} row${batch > 1 ? 's' : ''}/statement${writers > 1 ? `, ${writers} writers` : ''}: with triggers vs without`,
       units: { count: statements * batch, label: 'rows' },
-      subject: sends(batch, statements),
-      baseline: sends(batch, statements),
+      subject: writers > 1 ? concurrentSends(batch, statements) : sends(batch, statements),
+      baseline: writers > 1 ? concurrentSends(batch, statements) : sends(batch, statements),
       async setup(ctx) {
         if (conversationIds.length > 0) return;
         const { rows: ids } = await ctx.client.query<{ id: string }>(
@@ -90,8 +95,35 @@ export function insertOperations(rows: number): BenchOperation[] {
         },
       };
     }
+
+    /** `count` sends split over WRITERS connections running at once (connects untimed). */
+    function concurrentSends(size: number, count: number): BenchOperation['baseline'] {
+      const one = sends(size, count);
+      if (one.kind !== 'sql') throw new Error('sends() is an SQL side');
+      return {
+        kind: 'fn',
+        sql: one.sql,
+        async run(ctx): Promise<RunOutput> {
+          const params = Array.from({ length: count }, (_, i) => one.params!(i));
+          const clients = await Promise.all(
+            Array.from({ length: writers }, () => ctx.db.connect()),
+          );
+          try {
+            const started = performance.now();
+            await Promise.all(
+              clients.map(async (c, w) => {
+                for (let i = w; i < count; i += writers) await c.query(one.sql, params[i]);
+              }),
+            );
+            return { ms: performance.now() - started };
+          } finally {
+            await Promise.all(clients.map((c) => c.end()));
+          }
+        },
+      };
+    }
   };
-  return [op(1), op(10), op(100), op(1000)];
+  return [op(1), op(10), op(100), op(1000), op(100, WRITERS), op(1000, WRITERS)];
 }
 
 /** The family's triggers on messages exist for the subject, not for the baseline. */

@@ -65,6 +65,20 @@ export async function copyRows(
   source: Layout,
   target: Layout,
 ): Promise<number> {
+  const durability = await relaxCommits(sql);
+  try {
+    return await copyRanges(sql, ctx, source, target);
+  } finally {
+    await durability.restore();
+  }
+}
+
+async function copyRanges(
+  sql: Sql,
+  ctx: MigrationContext,
+  source: Layout,
+  target: Layout,
+): Promise<number> {
   let cursor = await readCursor(sql, target);
   if (!cursor) throw new Error(`${PROGRESS_TABLE} has no cursor for ${target.staging}`);
   if (cursor.finished) return 0;
@@ -109,6 +123,29 @@ export async function copyRows(
   ctx.progress.finish();
   ctx.progress.note(`copied ${copied} rows into ${target.staging}`);
   return copied;
+}
+
+/**
+ * The batches commit without waiting for the WAL flush (synchronous_commit off for this session
+ * while the copy runs, put back after). Safe: each batch moves the cursor in the same transaction
+ * as its rows, and WAL is replayed in order, so a crash loses only the last batches whole (rows
+ * and cursor together) and the rerun copies them again. The first synchronous commit after the
+ * copy (the migration's history row) flushes every batch before `migrate up` reports success.
+ */
+async function relaxCommits(sql: Sql): Promise<{ restore(): Promise<void> }> {
+  const r = await oneRow<{ before: string }>(
+    sql,
+    `SELECT current_setting('synchronous_commit') AS before, set_config('synchronous_commit', 'off', false)`,
+  );
+  return {
+    async restore() {
+      // A failure here means the session is gone (e.g. killed mid-copy), and its setting with it;
+      // the error that ended the copy is the one to report.
+      await sql
+        .query(`SELECT set_config('synchronous_commit', $1, false)`, [r.before])
+        .catch(() => {});
+    },
+  };
 }
 
 /** Moves the cursor to the next partition in layout order, or marks the copy finished. */
