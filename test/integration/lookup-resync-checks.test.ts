@@ -134,6 +134,34 @@ describe('lookup checks and resync', () => {
     expect(await lookupDrift(db.client)).toBe(0);
   });
 
+  it('a partition deleted while resync inserts its missing row is skipped, not a foreign-key error', async () => {
+    // Queen's retention deletes partitions; the resync found this one's row missing in its
+    // snapshot and, before the fix, failed the placeholder's foreign key once the delete committed.
+    const { rows } = await db.client.query<{ id: string }>(
+      `SELECT partition_id::text AS id FROM queen.partition_lookup ORDER BY partition_id LIMIT 1`,
+    );
+    const id = rows[0]!.id;
+    await db.client.query('DELETE FROM queen.partition_lookup WHERE partition_id = $1', [id]);
+    const deleter = await db.connect();
+    await deleter.query('BEGIN');
+    await deleter.query('DELETE FROM queen.partitions WHERE id = $1', [id]);
+    const resync = startCli(['resync', 'partition-lookup'], { url: db.url });
+    let waiting = false;
+    for (let i = 0; i < 200 && !waiting; i++) {
+      const w = await db.client.query(
+        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%partition_lookup%'`,
+      );
+      waiting = w.rows.length > 0;
+      if (!waiting) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(waiting).toBe(true);
+    await deleter.query('COMMIT');
+    await deleter.end();
+    const result = await resync.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(await lookupDrift(db.client)).toBe(0);
+  });
+
   it('an unknown target is a usage error; an unapplied family is skipped with the reason', async () => {
     const bad = await runCli(['resync', 'nope'], { url: db.url });
     expect(bad.code).toBe(2);

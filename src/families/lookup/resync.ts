@@ -12,7 +12,12 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
  *    row lock of their (queue, partition) lookup rows in partition_id order with the trigger's
  *    own upsert (DO UPDATE ... WHERE false locks without writing), inserting a placeholder where
  *    a row is missing. Same statement shape and order as the trigger, so a trigger and a batch
- *    cannot deadlock; a trigger that needs one of these rows now waits for this batch.
+ *    cannot deadlock; a trigger that needs one of these rows now waits for this batch. Before
+ *    that, the drifted partitions themselves are locked FOR KEY SHARE (id order, the order a
+ *    retention DELETE of a partition locks it and then its lookup row): a partition deleted
+ *    after the statement's snapshot is skipped instead of failing the placeholder's foreign key
+ *    (found by the chaos suite: resync under Queen's retention deletes exited 2), and one being
+ *    deleted waits for this batch.
     In sync means: exactly one row, for the partition's queue, naming the newest message, or no
     row and no message. The batch's rows come from one index range scan over its partition_id
     range (as a plain join the planner hashed the whole lookup table once per batch; probing
@@ -51,11 +56,14 @@ WITH keys AS MATERIALIZED (
   HAVING count(r.partition_id) <> (m.id IS NOT NULL)::int
       OR bool_or(r.queue_name <> b.queue_name OR r.last_message_id <> m.id
                  OR r.last_message_created_at <> m.created_at)
+), alive AS MATERIALIZED (
+  SELECT p.id FROM partitions p WHERE p.id IN (SELECT id FROM drifted)
+   ORDER BY p.id FOR KEY SHARE
 ), locked AS (
   INSERT INTO partition_lookup AS pl
          (queue_name, partition_id, last_message_id, last_message_created_at, updated_at)
-  SELECT queue_name, id, '00000000-0000-0000-0000-000000000000', '-infinity', now()
-    FROM drifted ORDER BY id
+  SELECT d.queue_name, d.id, '00000000-0000-0000-0000-000000000000', '-infinity', now()
+    FROM drifted d JOIN alive a ON a.id = d.id ORDER BY d.id
   ON CONFLICT (queue_name, partition_id) DO UPDATE SET updated_at = pl.updated_at WHERE false
   RETURNING partition_id::text || ' ' || queue_name AS row_key
 )
