@@ -114,6 +114,7 @@ export const SqlState = {
   deadlockDetected: '40P01',
   serializationFailure: '40001',
   uniqueViolation: '23505',
+  foreignKeyViolation: '23503',
   undefinedTable: '42P01',
   invalidCatalogName: '3D000',
   invalidPassword: '28P01',

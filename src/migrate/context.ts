@@ -1,6 +1,6 @@
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../checks/manifest.js';
-import { backoffMs, isDeadlock, isLockTimeout, sleep } from '../db/retry.js';
+import { backoffMs, isDeadlock, isLockTimeout, isParentGone, sleep } from '../db/retry.js';
 import { InterruptedError } from '../errors.js';
 import type { Progress } from '../progress.js';
 
@@ -105,10 +105,14 @@ export async function runBatches(
   return { batches, keys, rows };
 }
 
+const PARENT_GONE_RETRIES = 3;
+
 /**
  * One batch; on lock_timeout it waits (backoff) and runs the same batch again, up to
  * spec.lockRetries times; on a row lock NOWAIT could not take or a lost deadlock, the same after
- * 50 ms, 100 ms, ... Batches are idempotent and roll back as a whole.
+ * 50 ms, 100 ms, ... Batches are idempotent and roll back as a whole. A foreign-key violation
+ * (a parent deleted after the batch's snapshot: isParentGone) is retried the same way, at least
+ * PARENT_GONE_RETRIES times: a violation that persists is a real one and propagates.
  */
 async function runBatch(
   pgm: MigrationBuilder,
@@ -121,18 +125,17 @@ async function runBatch(
       return await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
     } catch (err) {
       // A row a writer holds (NOWAIT) or a lost deadlock: the writer is done in milliseconds.
+      const parentGone = isParentGone(err);
       const rowBusy =
-        isDeadlock(err) || (isLockTimeout(err) && /could not obtain lock on row/.test(String(err)));
-      if (
-        !(rowBusy || isLockTimeout(err)) ||
-        attempt > (spec.lockRetries ?? 0) ||
-        ctx.signal.aborted
-      )
-        throw err;
+        parentGone ||
+        isDeadlock(err) ||
+        (isLockTimeout(err) && /could not obtain lock on row/.test(String(err)));
+      const retries = Math.max(spec.lockRetries ?? 0, parentGone ? PARENT_GONE_RETRIES : 0);
+      if (!(rowBusy || isLockTimeout(err)) || attempt > retries || ctx.signal.aborted) throw err;
       const wait = rowBusy ? 50 * attempt : backoffMs(attempt);
       ctx.progress.note(
         rowBusy
-          ? `${spec.label}: a batch met a row a writer holds (${(err as Error).message}), retry ${attempt}/${spec.lockRetries} in ${wait} ms`
+          ? `${spec.label}: a batch met a row a writer holds or deleted (${(err as Error).message}), retry ${attempt}/${retries} in ${wait} ms`
           : `${spec.label}: a batch hit lock_timeout, retry ${attempt}/${spec.lockRetries} in ${wait} ms`,
       );
       await sleep(wait);

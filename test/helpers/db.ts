@@ -41,6 +41,22 @@ export async function createTestDatabase(label: string): Promise<TestDatabase> {
   };
 }
 
+/**
+ * Waits (up to 10 s) until a dbops session of this database waits on a heavyweight lock, and
+ * says whether it did: the point at which a test lets the transaction it blocks on commit.
+ */
+export async function waitForDbopsLockWait(client: pg.ClientBase): Promise<boolean> {
+  for (let i = 0; i < 200; i++) {
+    const { rows } = await client.query(
+      `SELECT 1 FROM pg_stat_activity
+        WHERE datname = current_database() AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+    );
+    if (rows.length > 0) return true;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return false;
+}
+
 /** md5 over every row of a table in a stable order: equal iff the rows are identical. */
 export async function tableChecksum(
   client: pg.ClientBase,

@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase, tableChecksum } from '../helpers/db.js';
+import {
+  createTestDatabase,
+  type TestDatabase,
+  tableChecksum,
+  waitForDbopsLockWait,
+} from '../helpers/db.js';
 import { insertBatch, lookupDrift, partitionIds } from '../helpers/lookup.js';
 import { CORRUPTION, corruptLookup, REPAIR } from '../helpers/lookupDrift.js';
 
@@ -146,15 +151,7 @@ describe('lookup checks and resync', () => {
     await deleter.query('BEGIN');
     await deleter.query('DELETE FROM queen.partitions WHERE id = $1', [id]);
     const resync = startCli(['resync', 'partition-lookup'], { url: db.url });
-    let waiting = false;
-    for (let i = 0; i < 200 && !waiting; i++) {
-      const w = await db.client.query(
-        `SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%partition_lookup%'`,
-      );
-      waiting = w.rows.length > 0;
-      if (!waiting) await new Promise((r) => setTimeout(r, 50));
-    }
-    expect(waiting).toBe(true);
+    expect(await waitForDbopsLockWait(db.client)).toBe(true);
     await deleter.query('COMMIT');
     await deleter.end();
     const result = await resync.done;

@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   type TestDatabase,
   tableChecksum,
+  waitForDbopsLockWait,
 } from '../helpers/db.js';
 import { insertBatch, lookupDrift, partitionIds } from '../helpers/lookup.js';
 
@@ -158,6 +159,30 @@ describe('lookup backfill while writers insert', () => {
     expect(during).toBeGreaterThan(0);
     expect(await lookupDrift(db.client)).toBe(0);
     await writer.end();
+  });
+});
+
+describe('lookup backfill while Queen deletes partitions', () => {
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await seeded('lookup_retention', 200, 2_000);
+  });
+  afterAll(() => db.drop());
+
+  it('a partition deleted after the batch read it is retried, not a foreign-key error', async () => {
+    const first = await runCli(['migrate', 'up', 'lookup', '--to', '0001'], { url: db.url });
+    expect(first.code, first.stderr).toBe(0);
+    const [id] = await partitionIds(db.client);
+    const deleter = await db.connect();
+    await deleter.query('BEGIN');
+    await deleter.query('DELETE FROM queen.partitions WHERE id = $1', [id]);
+    const run = startCli(['migrate', 'up', 'lookup'], { url: db.url });
+    expect(await waitForDbopsLockWait(db.client)).toBe(true);
+    await deleter.query('COMMIT');
+    await deleter.end();
+    const result = await run.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(await lookupDrift(db.client)).toBe(0);
   });
 });
 
