@@ -16,7 +16,12 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
     In sync means: exactly one row, for the partition's queue, naming the newest message, or no
     row and no message. The batch's rows come from one index range scan over its partition_id
     range (as a plain join the planner hashed the whole lookup table once per batch; probing
-    each partition's own and other-queue rows cost two index probes per partition).
+    each partition's own and other-queue rows cost two index probes per partition). A partition
+    is drifted when any of its (partition, row) pairs is: a row without a message or a message
+    without a row, a row for another queue (a second row always is one: (queue_name,
+    partition_id) is unique), or a row naming another message. Judged per pair, then DISTINCT
+    over the few drifted ones: grouping every partition of the batch by its wide key (as before)
+    spilled to disk at 15,000 partitions and cost about a fifth of a single-batch run.
  *    Rows in sync are not locked (a lock is a heap write: locking every row made the resync 4x
  *    slower than the plain SQL rebuild). Skipping them is safe: a row equal to the truth in a
  *    snapshot stays equal, because every message committed after that snapshot went through the
@@ -41,16 +46,15 @@ WITH keys AS MATERIALIZED (
    WHERE pl.partition_id > coalesce($1::uuid, '00000000-0000-0000-0000-000000000000')
      AND pl.partition_id <= (SELECT id FROM batch ORDER BY id DESC LIMIT 1)
 ), drifted AS MATERIALIZED (
-  SELECT b.id, b.queue_name
+  SELECT DISTINCT b.id, b.queue_name
     FROM batch b
     LEFT JOIN LATERAL (SELECT id, created_at FROM messages
                         WHERE partition_id = b.id AND created_at IS NOT NULL
                         ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
     LEFT JOIN lookup_rows r ON r.partition_id = b.id
-   GROUP BY b.id, b.queue_name, m.id, m.created_at
-  HAVING count(r.partition_id) <> (m.id IS NOT NULL)::int
-      OR bool_or(r.queue_name <> b.queue_name OR r.last_message_id <> m.id
-                 OR r.last_message_created_at <> m.created_at)
+   WHERE (r.partition_id IS NULL) <> (m.id IS NULL)
+      OR r.queue_name <> b.queue_name OR r.last_message_id <> m.id
+      OR r.last_message_created_at <> m.created_at
 ), locked AS (
   INSERT INTO partition_lookup AS pl
          (queue_name, partition_id, last_message_id, last_message_created_at, updated_at)
