@@ -33,8 +33,8 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
  *    advance the row after us. It writes only rows that differ, deletes placeholders of
  *    partitions without messages, and wrong-queue rows (which the trigger never touches).
  *
- * When one batch covers every partition (--batch-size >= partitions), the run is SINGLE_PASS
- * instead: partition_lookup locked against writes, then one statement (about 0.6x the time of
+ * When one batch covers every partition (--batch-size >= partitions, or the default on a database
+ * of at most 1,000 partitions), the run is SINGLE_PASS instead: partition_lookup locked against writes, then one statement (about 0.6x the time of
  * the lock + repair pair at 15,000 partitions; pushes wait for the whole pass).
  */
 const LOCK_BATCH = `
@@ -148,6 +148,12 @@ SELECT (SELECT count(*) FROM inserted)::int AS inserted,
        (SELECT count(*) FROM updated)::int AS updated,
        (SELECT count(*) FROM deleted)::int AS deleted`;
 
+/** For the rest of the pass's transaction: lock_timeout of half deadlock_timeout. */
+const SINGLE_PASS_LOCK_TIMEOUT = `
+SELECT set_config('lock_timeout',
+                  greatest(1, (extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500)::int) || 'ms',
+                  true)`;
+
 /** Lookup rows whose partition no longer exists (possible only with the FK disabled or dropped). */
 const DELETE_ORPHANS = `
 DELETE FROM partition_lookup pl
@@ -202,6 +208,11 @@ export const partitionLookupTarget: ResyncTarget = {
       const keys = await countPartitions(client);
       if (batchSize >= keys) {
         await client.query('LOCK TABLE partition_lookup IN SHARE ROW EXCLUSIVE MODE');
+        // The pass's own row waits (the foreign key checks of the rows it inserts, on partitions
+        // and queues) give up at half deadlock_timeout and the pass is retried: a writer deleting
+        // a partition holds its row and waits for this table lock in its cascade, and must not be
+        // the one PostgreSQL's deadlock check aborts (as in lockOrder.ts).
+        await client.query(SINGLE_PASS_LOCK_TIMEOUT);
         const { rows } = await client.query<ResyncCounts>(SINGLE_PASS);
         singlePassDone.add(client);
         return { next: null, keys, ...rows[0]! };
