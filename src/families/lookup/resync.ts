@@ -21,8 +21,8 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
     is drifted when any of its (partition, row) pairs is: a row without a message or a message
     without a row, a row for another queue (a second row always is one: (queue_name,
     partition_id) is unique), or a row naming another message. Judged per pair, then DISTINCT
-    over the few drifted ones: grouping every partition of the batch by its wide key (as before)
-    spilled to disk at 15,000 partitions and cost about a fifth of a single-batch run.
+    over the few drifted ones: grouping every partition of the batch by its wide key (the earlier
+    shape) spilled to disk at 15,000 partitions and cost about a fifth of a single-batch run.
  *    Rows in sync are not locked (a lock is a heap write: locking every row made the resync 4x
  *    slower than the plain SQL rebuild). Skipping them is safe: a row equal to the truth in a
  *    snapshot stays equal, because every message committed after that snapshot went through the
@@ -34,8 +34,9 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
  *    partitions without messages, and wrong-queue rows (which the trigger never touches).
  *
  * When one batch covers every partition (--batch-size >= partitions, or the default on a database
- * of at most 1,000 partitions), the run is SINGLE_PASS instead: partition_lookup locked against writes, then one statement (about 0.6x the time of
- * the lock + repair pair at 15,000 partitions; pushes wait for the whole pass).
+ * of at most 1,000 partitions), the run is SINGLE_PASS instead: partition_lookup locked against
+ * writes, then one statement (about 0.6x the time of the lock + repair pair at 15,000
+ * partitions; pushes wait for the whole pass).
  */
 const LOCK_BATCH = `
 WITH keys AS MATERIALIZED (
