@@ -41,6 +41,7 @@ const lookup: BenchFamily = {
       backfill(partitions),
       checkConsistency(partitions, drift),
       resync(partitions, drift),
+      resync(partitions, drift, true),
       ...skew(ctx.rows),
       ...insertOperations(ctx.rows),
     ];
@@ -120,19 +121,35 @@ function checkConsistency(
   };
 }
 
+/**
+ * `resync partition-lookup` in its default batches, or (onePass) with --batch-size covering every
+ * partition: then it locks partition_lookup against writes and repairs in one statement.
+ */
 function resync(
   partitions: number,
   drift: (ctx: BenchContext) => Promise<LookupDrift>,
+  onePass = false,
 ): BenchOperation {
   let expected: ResyncNumbers;
   return {
-    id: 'lookup.resync',
-    title: 'resync partition-lookup vs one upsert+delete statement',
+    id: onePass ? 'lookup.resync-one-pass' : 'lookup.resync',
+    title: onePass
+      ? `resync partition-lookup --batch-size ${partitions} (one pass, table locked) vs the same statement`
+      : 'resync partition-lookup vs one upsert+delete statement',
     units: { count: partitions, label: 'partitions' },
     target: 1.3,
-    subject: { kind: 'cli', args: ['resync', 'partition-lookup', '--format', 'json'] },
+    subject: {
+      kind: 'cli',
+      args: [
+        'resync',
+        'partition-lookup',
+        ...(onePass ? ['--batch-size', String(partitions)] : []),
+        '--format',
+        'json',
+      ],
+    },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
-    note: batchedResyncNote('batches of 1,000 partitions'),
+    ...(onePass ? {} : { note: batchedResyncNote('batches of 1,000 partitions') }),
     async setup(ctx) {
       const d = await drift(ctx);
       expected = { inserted: d.missing, updated: d.behind + d.ahead, deleted: d.orphaned };

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -157,6 +158,75 @@ describe('lookup checks and resync', () => {
     const result = await resync.done;
     expect(result.code, result.stderr).toBe(0);
     expect(await lookupDrift(db.client)).toBe(0);
+
+  it('with --batch-size covering every partition, one pass repairs the same drift and writes only the drifted rows', async () => {
+    const keys = await corruptLookup(db.client);
+    const drifted = new Set(Object.values(keys).flat());
+    const versions = async () =>
+      new Map(
+        (
+          await db.client.query<{ id: string; v: string }>(
+            `SELECT partition_id::text AS id, xmin::text || '/' || xmax::text AS v FROM queen.partition_lookup`,
+          )
+        ).rows.map((r) => [r.id, r.v]),
+      );
+    const before = await versions();
+    const run = await runCli(
+      ['resync', 'partition-lookup', '--batch-size', '5000', '--format', 'json'],
+      { url: db.url },
+    );
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).targets[0]).toMatchObject({
+      status: 'done',
+      numbers: { ...REPAIR, batches: 1 },
+    });
+    expect(await lookupDrift(db.client)).toBe(0);
+    const after = await versions();
+    const touched = [...before].filter(([id, v]) => after.get(id) !== v).map(([id]) => id);
+    expect(touched.length).toBeGreaterThan(0);
+    expect(touched.filter((id) => !drifted.has(id))).toEqual([]);
+  });
+
+  it('the one pass waits for a push in flight and includes its message; pushes during the pass wait for it and are kept', async () => {
+    const keys = await corruptLookup(db.client);
+    const writer = await db.connect();
+    // A push in flight: its trigger has written the lookup row of a behind partition, uncommitted.
+    await writer.query('BEGIN');
+    await writer.query(
+      `INSERT INTO queen.messages (transaction_id, partition_id, payload, created_at)
+       VALUES ('in-flight', $1, '{}', '2035-01-01')`,
+      [keys.behind[0]],
+    );
+    const resync = startCli(['resync', 'partition-lookup', '--batch-size', '5000'], {
+      url: db.url,
+    });
+    let done = false;
+    void resync.done.then(() => {
+      done = true;
+    });
+    const waiting = async () =>
+      (
+        await db.client.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM pg_locks
+            WHERE relation = 'queen.partition_lookup'::regclass AND NOT granted`,
+        )
+      ).rows[0]!.n;
+    for (let i = 0; i < 100 && (await waiting()) === 0; i++) await sleep(50);
+    expect(await waiting()).toBe(1);
+    expect(done).toBe(false);
+    await writer.query('COMMIT');
+    // More pushes while the pass runs (they queue behind its lock, then move rows forward).
+    const ids = (await partitionIds(db.client)).slice(0, 300);
+    while (!done) await insertBatch(writer, ids, 10, 3600);
+    await writer.end();
+    const result = await resync.done;
+    expect(result.code, result.stderr).toBe(0);
+    expect(await lookupDrift(db.client)).toBe(0);
+    const { rows } = await db.client.query(
+      'SELECT last_message_created_at FROM queen.partition_lookup WHERE partition_id = $1',
+      [keys.behind[0]],
+    );
+    expect(rows).toEqual([{ last_message_created_at: new Date('2035-01-01T00:00:00Z') }]);
   });
 
   it('an unknown target is a usage error; an unapplied family is skipped with the reason', async () => {
