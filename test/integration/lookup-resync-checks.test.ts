@@ -158,6 +158,7 @@ describe('lookup checks and resync', () => {
     const result = await resync.done;
     expect(result.code, result.stderr).toBe(0);
     expect(await lookupDrift(db.client)).toBe(0);
+  });
 
   it('with --batch-size covering every partition, one pass repairs the same drift and writes only the drifted rows', async () => {
     const keys = await corruptLookup(db.client);
