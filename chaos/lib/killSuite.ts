@@ -117,7 +117,8 @@ const FAMILY_ORDER = ['lookup', 'partition', 'sequence', 'checkpoint'];
  * Server restarts spread over an operation that took `ms` when run cleanly: at time offsets,
  * alternating `-m immediate` (a crash: recovery on start) and `-m fast` (sessions rolled back,
  * clean shutdown), shifted per family so that the smoke run's single point per family covers
- * both; and one restart of the other mode during a batch of each migrate.
+ * both; one restart of the other mode during a batch of each migrate, and (full run) a crash
+ * during a concurrent index build.
  */
 function restartPoints(h: FamilyHarness, op: Operation, ms: number): KillPoint[] {
   const k = op.args[0] === 'resync' ? 1 : config.restartsPerOperation;
@@ -140,6 +141,13 @@ function restartPoints(h: FamilyHarness, op: Operation, ms: number): KillPoint[]
       label: `restart -m ${restart} during a batch`,
       restart,
     });
+    if (config.profile === 'full')
+      points.push({
+        kind: 'query',
+        pattern: 'index\\s+concurrently',
+        label: 'restart -m immediate during a concurrent index build/drop',
+        restart: 'immediate',
+      });
   }
   return points;
 }
@@ -297,6 +305,9 @@ export function defineKillSuite(h: FamilyHarness, variant: Variant = 'kill'): vo
           ...(restarts && {
             mode: point.restart,
             restartMs: killed.restartMs,
+            // Fired but exit 0: the run ended while pg_ctl was stopping the server.
+            interrupted: killed.result.code !== 0,
+            killedError: killed.result.stderr.trim().split('\n')[0],
             writerConnectionErrors: mix.connectionErrors,
           }),
           rerunMs,
