@@ -48,7 +48,15 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
   const total = ctx.dryRun
     ? undefined
     : Number((await pgm.db.select('SELECT count(*) AS n FROM partitions'))[0]?.n ?? 0);
-  await runBatches(pgm, ctx, { label: 'lookup backfill (partitions)', sql: BACKFILL_BATCH, total });
+  // A partition (or queue) deleted after a batch's snapshot fails its lookup row's foreign key
+  // (23503): the batch runs again and no longer sees it. No lock on the partitions: a lock is a
+  // heap write per row.
+  await runBatches(pgm, ctx, {
+    label: 'lookup backfill (partitions)',
+    sql: BACKFILL_BATCH,
+    total,
+    retryDeletedKeys: true,
+  });
   await repairAdopted(pgm, ctx);
 }
 

@@ -51,6 +51,13 @@ export interface BatchSpec {
   start?: string | null;
   lockRetries?: number;
   /**
+   * A foreign-key violation (23503) means a row the batch read (a referenced key) was deleted
+   * by a writer after the batch's snapshot: the batch runs again (up to 5 times, 50 ms, 100 ms,
+   * ...) with a new snapshot, which no longer sees that row. Only for batches whose referenced
+   * keys all come from their own read.
+   */
+  retryDeletedKeys?: boolean;
+  /**
    * The batches UPDATE a base table the application writes too: they run with
    * session_replication_role = replica when ctx.appTriggers says so, so that the application's
    * triggers (and the family's own, and foreign-key triggers) do not fire on them. The batch SQL
@@ -121,6 +128,15 @@ async function runBatch(
       return await pgm.db.query(spec.sql, [cursor, ctx.batchSize]);
     } catch (err) {
       // A row a writer holds (NOWAIT) or a lost deadlock: the writer is done in milliseconds.
+      const keyDeleted =
+        spec.retryDeletedKeys === true && (err as { code?: string }).code === '23503';
+      if (keyDeleted && attempt <= 5 && !ctx.signal.aborted) {
+        ctx.progress.note(
+          `${spec.label}: a row the batch read was deleted meanwhile (${(err as Error).message}), retry ${attempt}/5 in ${50 * attempt} ms`,
+        );
+        await sleep(50 * attempt);
+        continue;
+      }
       const rowBusy =
         isDeadlock(err) || (isLockTimeout(err) && /could not obtain lock on row/.test(String(err)));
       if (

@@ -161,6 +161,40 @@ describe('lookup backfill while writers insert', () => {
   });
 });
 
+describe('lookup backfill while a partition is deleted', () => {
+  it('a batch meeting a partition whose delete commits meanwhile runs again without it and finishes (no 23503)', async () => {
+    const db = await seeded('lookup_fk_race', 50, 500);
+    const blocker = await db.connect();
+    try {
+      const first = await runCli(['migrate', 'up', 'lookup', '--to', '0001'], { url: db.url });
+      expect(first.code, first.stderr).toBe(0);
+      await blocker.query('BEGIN');
+      await blocker.query(
+        'DELETE FROM queen.partitions WHERE id = (SELECT id FROM queen.partitions ORDER BY id LIMIT 1)',
+      );
+      const run = startCli(['migrate', 'up', 'lookup'], { url: db.url });
+      // The first batch reaches the partition the open transaction deletes, and waits for it.
+      let waited = false;
+      for (let i = 0; i < 500 && !waited; i++) {
+        const { rows } = await db.client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        );
+        waited = rows[0].n > 0;
+        if (!waited) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(waited).toBe(true);
+      await blocker.query('COMMIT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(await lookupDrift(db.client)).toBe(0);
+    } finally {
+      await blocker.end();
+      await db.drop();
+    }
+  });
+});
+
 describe('lookup refusals and exit codes', () => {
   let db: TestDatabase;
   beforeAll(async () => {
