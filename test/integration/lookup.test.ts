@@ -195,6 +195,41 @@ describe('lookup backfill while a partition is deleted', () => {
   });
 });
 
+describe('lookup resync while a drifted partition is deleted', () => {
+  it('the batch writing its lookup row runs again without it and finishes (no 23503)', async () => {
+    const db = await seeded('lookup_fk_race_resync', 50, 500);
+    const blocker = await db.connect();
+    try {
+      const up = await runCli(['migrate', 'up', 'lookup'], { url: db.url });
+      expect(up.code, up.stderr).toBe(0);
+      const { rows } = await db.client.query('SELECT id FROM queen.partitions ORDER BY id LIMIT 1');
+      await db.client.query('DELETE FROM queen.partition_lookup WHERE partition_id = $1', [
+        rows[0].id,
+      ]);
+      await blocker.query('BEGIN');
+      await blocker.query('DELETE FROM queen.partitions WHERE id = $1', [rows[0].id]);
+      const run = startCli(['resync', 'partition-lookup'], { url: db.url });
+      let waited = false;
+      for (let i = 0; i < 500 && !waited; i++) {
+        const { rows: w } = await db.client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        );
+        waited = w[0].n > 0;
+        if (!waited) await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(waited).toBe(true);
+      await blocker.query('COMMIT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(await lookupDrift(db.client)).toBe(0);
+    } finally {
+      await blocker.end();
+      await db.drop();
+    }
+  });
+});
+
 describe('lookup refusals and exit codes', () => {
   let db: TestDatabase;
   beforeAll(async () => {
