@@ -1,12 +1,14 @@
 import { ConnectionError, DatabaseError, isPgError } from '../errors.js';
 
 /**
- * The socket closed under a query without an error from the server: a server crash or
- * `pg_ctl stop/restart -m immediate`, a network cut, a proxy that dropped the connection. pg
- * raises these as plain Errors (no SQLSTATE).
+ * The session is gone. Either the server said so (57P01 admin shutdown: a fast shutdown or
+ * restart, pg_terminate_backend; 57P02 crash shutdown; 57P03 cannot connect now; class 08), or
+ * the socket closed without a word: a server crash or `pg_ctl stop/restart -m immediate`, a
+ * network cut, a proxy that dropped the connection; pg raises those as plain Errors.
  */
 export function isConnectionLost(err: unknown): err is Error {
-  if (!(err instanceof Error) || isPgError(err)) return false;
+  if (!(err instanceof Error)) return false;
+  if (isPgError(err)) return /^(57P0[123]|08...)$/.test(String(err.code));
   const code = (err as { code?: unknown }).code;
   return (
     /^Connection terminated|not queryable/i.test(err.message) ||

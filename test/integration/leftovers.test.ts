@@ -176,4 +176,41 @@ describe('what a killed run leaves', () => {
       await fresh.drop();
     }
   });
+
+  it('a session ended by the server (pg_terminate_backend, a fast shutdown: 57P01) is a connection error too, exit 2, no stack', async () => {
+    const fresh = await createTestDatabase('leftovers_term');
+    await fresh.client.query(queenBaseSchemaSql());
+    await seedQueen(fresh.client, { queues: 2, partitions: 20, messages: 200 });
+    const blocker = await fresh.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE queen.messages IN ACCESS EXCLUSIVE MODE');
+      const run = startCli(['--lock-timeout', '600000', 'migrate', 'up', 'lookup'], {
+        url: fresh.url,
+      });
+      for (;;) {
+        const { rowCount } = await fresh.client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        );
+        if (rowCount) break;
+        await sleep(20);
+      }
+      const r = await run.done;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /dbops: connection error: lookup\/0001_partition_lookup \(up\): lost the connection to the server \(terminating connection due to administrator command\)/,
+      );
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => {});
+      await blocker.end();
+    }
+    try {
+      const rerun = await runCli(['migrate', 'up', 'lookup'], { url: fresh.url });
+      expect(rerun.code, rerun.stderr).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
+  });
 });
