@@ -210,8 +210,11 @@ export function defineKillSuite(h: FamilyHarness, variant: Variant = 'kill'): vo
     afterAll(async () => {
       for (const c of clients) await c.end().catch(() => {});
       await db?.client.end().catch(() => {});
-      await db?.drop().catch(() => {});
-      await cluster?.stop();
+      try {
+        await db?.drop();
+      } finally {
+        await cluster?.stop();
+      }
     });
 
     /** The plain rerun after a kill, and everything that must hold after it. */
