@@ -1,6 +1,6 @@
 // Summarizes a chaos run's JSON lines (CHAOS_RESULTS_DIR, default chaos-results/) into the
-// figures docs/reliability.md quotes: kill points per family and how many recovered with a
-// plain rerun, transactions and errors per write mix, histories run, violations.
+// figures docs/reliability.md quotes: kill and restart points per family and how many recovered
+// with a plain rerun, transactions and errors per write mix, histories run, violations.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -50,6 +50,33 @@ lines.push(
 for (const [family, f] of perFamily)
   lines.push(`| ${family} | ${f.points} | ${f.fired} | ${f.recovered} |`);
 
+const restarts = read('restarts');
+if (restarts.length > 0) {
+  lines.push(
+    '',
+    '| family | operation | restart points | fast / immediate | interrupted the run | recovered by a plain rerun | slowest restart | slowest rerun | writer connections lost |',
+    '|---|---|---|---|---|---|---|---|---|',
+  );
+  const byOp = new Map();
+  for (const r of restarts) {
+    const key = `${r.family}|${r.operation}`;
+    if (!byOp.has(key)) byOp.set(key, []);
+    byOp.get(key).push(r);
+  }
+  for (const [key, rs] of byOp) {
+    const [family, operation] = key.split('|');
+    const fast = rs.filter((r) => r.mode === 'fast').length;
+    const interrupted = rs.filter((r) => r.fired && r.interrupted).length;
+    const ok = rs.filter((r) => r.recovered).length;
+    const slowestRestart = Math.max(0, ...rs.map((r) => r.restartMs ?? 0));
+    const slowest = Math.max(...rs.map((r) => r.rerunMs));
+    const lost = rs.reduce((n, r) => n + r.writerConnectionErrors, 0);
+    lines.push(
+      `| ${family} | ${operation} | ${rs.length} | ${fast} / ${rs.length - fast} | ${interrupted} | ${ok} | ${(slowestRestart / 1000).toFixed(1)} s | ${(slowest / 1000).toFixed(1)} s | ${lost} |`,
+    );
+  }
+}
+
 const mixes = read('mixes');
 lines.push(
   '',
@@ -75,6 +102,7 @@ for (const h of histories)
 
 const violations =
   kills.filter((k) => !k.recovered).length +
+  restarts.filter((r) => !r.recovered).length +
   mixes.filter((m) => m.problems.length > 0).length +
   histories.filter((h) => h.failure).length;
 lines.push('', `violations: ${violations}`);

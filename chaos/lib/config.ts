@@ -4,6 +4,8 @@
  * - CHAOS_HISTORIES: randomized histories in total, split over the four families (full 1000, smoke 32);
  * - CHAOS_KILLS: kill points at time offsets per operation (full 6, smoke 1), besides the
  *   progress-hook kills and the server-side session cut, which are always run;
+ * - CHAOS_RESTARTS: server restarts at time offsets per operation (full 3, smoke 1; 0 skips the
+ *   restart points, which need initdb and pg_ctl for a throwaway cluster);
  * - CHAOS_MIX_MS: how long each family's write mix runs (full 20000, smoke 2000);
  * - CHAOS_SEED: fast-check seed (default: random, printed);
  * - CHAOS_FAMILIES: comma-separated subset of families.
@@ -12,6 +14,7 @@ export interface ChaosConfig {
   profile: 'full' | 'smoke';
   histories: number;
   killsPerOperation: number;
+  restartsPerOperation: number;
   mixMs: number;
   seed: number;
   families: string[];
@@ -33,6 +36,7 @@ export function chaosConfig(): ChaosConfig {
     profile,
     histories: num('CHAOS_HISTORIES', smoke ? 32 : 1000),
     killsPerOperation: num('CHAOS_KILLS', smoke ? 1 : 6),
+    restartsPerOperation: num('CHAOS_RESTARTS', smoke ? 1 : 3),
     mixMs: num('CHAOS_MIX_MS', smoke ? 2000 : 20_000),
     seed: num('CHAOS_SEED', Math.floor(Math.random() * 2 ** 31)),
     families: (process.env.CHAOS_FAMILIES ?? 'lookup,partition,sequence,checkpoint')

@@ -1,33 +1,41 @@
 import type pg from 'pg';
 import { type CliResult, startCli } from '../../test/helpers/cli.js';
 
-/** When and how a run is interrupted. */
+/**
+ * When and how a run is interrupted. With `restart`, the server is restarted at that moment
+ * (`pg_ctl restart -m fast|immediate` of the suite's throwaway cluster) instead.
+ */
 export type KillPoint =
   /** SIGKILL the client this many ms after it started. */
-  | { kind: 'time'; ms: number; label: string }
-  /** SIGKILL the client as soon as a dbops backend runs a statement matching `pattern` (regex). */
-  | { kind: 'query'; pattern: string; label: string }
-  /** SIGKILL the client as soon as the family's history holds `rows` rows. */
-  | { kind: 'history'; family: string; rows: number; label: string }
-  /** pg_terminate_backend of the client's sessions this many ms after it started. */
-  | { kind: 'terminate'; ms: number; label: string };
+  (
+    | { kind: 'time'; ms: number; label: string }
+    /** SIGKILL the client as soon as a dbops backend runs a statement matching `pattern` (regex). */
+    | { kind: 'query'; pattern: string; label: string }
+    /** SIGKILL the client as soon as the family's history holds `rows` rows. */
+    | { kind: 'history'; family: string; rows: number; label: string }
+    /** pg_terminate_backend of the client's sessions this many ms after it started. */
+    | { kind: 'terminate'; ms: number; label: string }
+  ) & { restart?: 'fast' | 'immediate' };
 
 export interface KillOutcome {
   /** False when the run finished before the kill point was reached. */
   fired: boolean;
   firedAtMs: number;
   result: CliResult;
+  /** How long the server restart took (restart points only). */
+  restartMs?: number;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Starts the built CLI and interrupts it at `point`, watching from `watcher` (a separate
- * connection polling pg_stat_activity or the history every few ms).
+ * connection polling pg_stat_activity or the history every few ms). A restart point calls
+ * `opts.restart`; the watcher's connection is then gone too.
  */
 export async function runAndKill(
   args: string[],
-  opts: { url: string; cwd: string },
+  opts: { url: string; cwd: string; restart?: (mode: 'fast' | 'immediate') => Promise<number> },
   point: KillPoint,
   watcher: pg.ClientBase,
 ): Promise<KillOutcome> {
@@ -40,12 +48,16 @@ export async function runAndKill(
   });
   let fired = false;
   let firedAtMs = 0;
+  let restartMs: number | undefined;
   while (!exited) {
     if (await reached(point, watcher, Date.now() - started)) {
       if (exited) break;
       fired = true;
       firedAtMs = Date.now() - started;
-      if (point.kind === 'terminate') {
+      if (point.restart) {
+        if (!opts.restart) throw new Error(`${point.label}: no server to restart`);
+        restartMs = await opts.restart(point.restart);
+      } else if (point.kind === 'terminate') {
         await watcher.query(
           `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
             WHERE datname = current_database() AND application_name = 'dbops' AND pid <> pg_backend_pid()`,
@@ -55,7 +67,7 @@ export async function runAndKill(
     }
     await sleep(point.kind === 'time' || point.kind === 'terminate' ? 2 : 5);
   }
-  return { fired, firedAtMs, result: await done };
+  return { fired, firedAtMs, result: await done, restartMs };
 }
 
 async function reached(point: KillPoint, c: pg.ClientBase, elapsed: number): Promise<boolean> {

@@ -5,6 +5,7 @@ import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../../test/helpers/cli.js';
 import { createTestDatabase, type TestDatabase } from '../../test/helpers/db.js';
+import { type Cluster, startCluster } from './cluster.js';
 import { chaosConfig } from './config.js';
 import type { FamilyHarness } from './harness.js';
 import {
@@ -17,7 +18,7 @@ import {
 } from './invariants.js';
 import { type KillPoint, runAndKill } from './kill.js';
 import { record } from './results.js';
-import { startWriters } from './writers.js';
+import { connectRetrying, startWriters } from './writers.js';
 
 const config = chaosConfig();
 
@@ -31,9 +32,20 @@ interface Operation {
   drift?: string;
 }
 
-function operations(h: FamilyHarness): Operation[] {
+/** Kill points (SIGKILL, session cut) on the test server, or restarts of a throwaway cluster. */
+export type Variant = 'kill' | 'restart';
+
+function operations(h: FamilyHarness, variant: Variant): Operation[] {
+  const up: Operation = {
+    label: 'migrate up',
+    args: ['migrate', 'up', h.name],
+    from: 'down',
+    to: 'up',
+  };
+  // The smoke run restarts the server during the up only.
+  if (variant === 'restart' && config.profile === 'smoke') return [up];
   return [
-    { label: 'migrate up', args: ['migrate', 'up', h.name], from: 'down', to: 'up' },
+    up,
     { label: 'migrate down', args: ['migrate', 'down', h.name, '--all'], from: 'up', to: 'down' },
     ...h.resyncTargets.map((t) => ({
       label: `resync ${t}`,
@@ -99,6 +111,47 @@ function killPoints(h: FamilyHarness, op: Operation, ms: number, migrations: num
   return points;
 }
 
+const FAMILY_ORDER = ['lookup', 'partition', 'sequence', 'checkpoint'];
+
+/**
+ * Server restarts spread over an operation that took `ms` when run cleanly: at time offsets,
+ * alternating `-m immediate` (a crash: recovery on start) and `-m fast` (sessions rolled back,
+ * clean shutdown), shifted per family so that the smoke run's single point per family covers
+ * both; the full run adds one restart of the other mode during a batch of each migrate, and a
+ * crash during a concurrent index build.
+ */
+function restartPoints(h: FamilyHarness, op: Operation, ms: number): KillPoint[] {
+  const k = op.args[0] === 'resync' ? 1 : config.restartsPerOperation;
+  const shift = FAMILY_ORDER.indexOf(h.name);
+  const points: KillPoint[] = Array.from({ length: k }, (_, i) => {
+    const restart = (i + shift) % 2 === 0 ? ('immediate' as const) : ('fast' as const);
+    const pct = Math.round(((i + 0.5) / k) * 100);
+    return {
+      kind: 'time' as const,
+      ms: Math.round(((i + 0.5) / k) * ms),
+      label: `restart -m ${restart} at ${pct}% of the clean run`,
+      restart,
+    };
+  });
+  // The smoke run keeps its time cost down: one restart per family, the modes alternating.
+  if (op.args[0] === 'migrate' && config.profile === 'full') {
+    const restart = shift % 2 === 0 ? ('fast' as const) : ('immediate' as const);
+    points.push({
+      kind: 'query',
+      pattern: '(insert into|update )',
+      label: `restart -m ${restart} during a batch`,
+      restart,
+    });
+    points.push({
+      kind: 'query',
+      pattern: 'index\\s+concurrently',
+      label: 'restart -m immediate during a concurrent index build/drop',
+      restart: 'immediate',
+    });
+  }
+  return points;
+}
+
 /**
  * Orders the runs so that each starts from the state the previous one left (up, down, up, ...)
  * wherever possible: a clean run to get back costs as much as the killed one.
@@ -119,9 +172,16 @@ function schedule<T extends { op: Operation }>(runs: T[]): T[] {
   return out;
 }
 
-/** The kill-point suite of one family (one file per family, so that families run in parallel). */
-export function defineKillSuite(h: FamilyHarness): void {
-  describe.skipIf(!config.families.includes(h.name))(`kill points: ${h.name}`, () => {
+/**
+ * The kill-point suite of one family (one file per family, so that families run in parallel).
+ * The `restart` variant runs on a throwaway cluster of its own and restarts the server instead
+ * of killing the client; writers reconnect, as an application's pool would.
+ */
+export function defineKillSuite(h: FamilyHarness, variant: Variant = 'kill'): void {
+  const restarts = variant === 'restart';
+  const skip = !config.families.includes(h.name) || (restarts && config.restartsPerOperation === 0);
+  describe.skipIf(skip)(`${restarts ? 'restart' : 'kill'} points: ${h.name}`, () => {
+    let cluster: Cluster | undefined;
     let db: TestDatabase;
     let cwd: string;
     let columns: Map<string, string[]>;
@@ -138,7 +198,8 @@ export function defineKillSuite(h: FamilyHarness): void {
     };
 
     beforeAll(async () => {
-      db = await createTestDatabase(`chaos_kill_${h.name}`);
+      if (restarts) cluster = await startCluster();
+      db = await createTestDatabase(`chaos_${variant}_${h.name}`, cluster?.url);
       await h.setup(db);
       cwd = mkdtempSync(join(tmpdir(), 'dbops-chaos-'));
       writeFileSync(join(cwd, 'dbops.config.json'), JSON.stringify({ batchSize: 200 }));
@@ -148,7 +209,12 @@ export function defineKillSuite(h: FamilyHarness): void {
     });
     afterAll(async () => {
       for (const c of clients) await c.end().catch(() => {});
-      await db?.drop();
+      await db?.client.end().catch(() => {});
+      try {
+        await db?.drop();
+      } finally {
+        await cluster?.stop();
+      }
     });
 
     /** The plain rerun after a kill, and everything that must hold after it. */
@@ -183,10 +249,10 @@ export function defineKillSuite(h: FamilyHarness): void {
       return { problems, rerunMs };
     };
 
-    it('every kill point recovers with a plain rerun', async () => {
+    it(`every ${variant} point recovers with a plain rerun`, async () => {
       // Clean runs: the reference catalog after up, and how long each operation takes with writers.
       const durations = new Map<string, number>();
-      for (const op of operations(h)) {
+      for (const op of operations(h, variant)) {
         if (op.from === 'up') await reach('up');
         if (op.drift) await h.drift(db.client, op.drift);
         const writers = startWriters(clients, h, config.seed);
@@ -205,35 +271,60 @@ export function defineKillSuite(h: FamilyHarness): void {
 
       const failures: string[] = [];
       let state: 'up' | 'down' | 'unknown' = 'down';
-      const runs = operations(h).flatMap((op) =>
-        killPoints(h, op, durations.get(op.label)!, allMigrations.length).map((point) => ({
-          op,
-          point,
-        })),
-      );
+      const runs = operations(h, variant).flatMap((op) => {
+        const ms = durations.get(op.label)!;
+        const points = restarts
+          ? restartPoints(h, op, ms)
+          : killPoints(h, op, ms, allMigrations.length);
+        return points.map((point) => ({ op, point }));
+      });
       for (const { op, point } of schedule(runs)) {
         if (state !== op.from) await reach(op.from);
         if (op.drift) await h.drift(db.client, op.drift);
-        const writers = startWriters(clients, h, config.seed + failures.length);
-        const killed = await runAndKill(op.args, { url: db.url, cwd }, point, db.client);
+        const writers = startWriters(
+          clients,
+          h,
+          config.seed + failures.length,
+          restarts ? db.connect : undefined,
+        );
+        const restart = cluster?.restart;
+        const killed = await runAndKill(op.args, { url: db.url, cwd, restart }, point, db.client);
         const mix = await writers.stop();
+        if (killed.restartMs !== undefined) {
+          // The watcher's session went with the server.
+          await db.client.end().catch(() => {});
+          db.client = await connectRetrying(db.connect);
+        }
         const { problems, rerunMs } = await rerunAndVerify(op);
         state = problems.length === 0 ? op.to : 'unknown';
         problems.push(...mix.findings.map((f) => `writer: ${f}`));
-        record('kills', {
+        // A cut session or a restarted server is an expected failure: a clear error, not a bug.
+        if (killed.result.stderr.includes('internal error'))
+          problems.push(`interrupted run: ${killed.result.stderr.trim().slice(0, 300)}`);
+        record(restarts ? 'restarts' : 'kills', {
           family: h.name,
           operation: op.label,
           point: point.label,
           fired: killed.fired,
           firedAtMs: killed.firedAtMs,
           killedExit: killed.result.code,
+          ...(restarts && {
+            mode: point.restart,
+            restartMs: killed.restartMs,
+            // Fired but exit 0: the run ended while pg_ctl was stopping the server.
+            interrupted: killed.result.code !== 0,
+            killedStderr: killed.result.stderr.trim().slice(-1500),
+            writerConnectionErrors: mix.connectionErrors,
+          }),
           rerunMs,
           recovered: problems.length === 0,
           writerTransactions: mix.committed,
           problems,
         });
         if (problems.length > 0)
-          failures.push(`${h.name} ${op.label} killed ${point.label}: ${problems.join('; ')}`);
+          failures.push(
+            `${h.name} ${op.label} ${restarts ? '' : 'killed '}${point.label}: ${problems.join('; ')}`,
+          );
       }
       expect(failures).toEqual([]);
     });

@@ -10,10 +10,12 @@ export interface MixStats {
   appErrors: Record<string, number>;
   /** Every other error (unique violations, deadlocks, serialization failures, ...): findings. */
   findings: string[];
+  /** Connections lost to a server restart (only counted when the writers reconnect). */
+  connectionErrors: number;
 }
 
 export function emptyStats(): MixStats {
-  return { committed: 0, rolledBack: 0, appErrors: {}, findings: [] };
+  return { committed: 0, rolledBack: 0, appErrors: {}, findings: [], connectionErrors: 0 };
 }
 
 export function pickOp(ops: WriteOp[], rnd: Rng): WriteOp {
@@ -26,7 +28,20 @@ export function pickOp(ops: WriteOp[], rnd: Rng): WriteOp {
   return ops[ops.length - 1]!;
 }
 
-/** One application transaction: the op, then COMMIT (or ROLLBACK when asked). Errors are classified. */
+/**
+ * The connection is gone (the server restarted): admin or crash shutdown, "cannot connect now",
+ * SQLSTATE class 08, or a socket error of the driver (no SQLSTATE).
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  if (code === undefined) return /terminated|not queryable|connection|ECONN/i.test(String(err));
+  return /^(57P0[123]|08...|E[A-Z]+)$/.test(code);
+}
+
+/**
+ * One application transaction: the op, then COMMIT (or ROLLBACK when asked). Errors are
+ * classified. Returns false when the connection was lost and `tolerateConnectionLoss` is set.
+ */
 export async function runTransaction(
   client: pg.ClientBase,
   harness: FamilyHarness,
@@ -34,7 +49,8 @@ export async function runTransaction(
   rnd: Rng,
   stats: MixStats,
   rollback = false,
-): Promise<void> {
+  tolerateConnectionLoss = false,
+): Promise<boolean> {
   try {
     await client.query('BEGIN');
     await op.run(client, rnd);
@@ -42,25 +58,56 @@ export async function runTransaction(
     if (rollback) stats.rolledBack += 1;
     else stats.committed += 1;
   } catch (err) {
+    if (tolerateConnectionLoss && isConnectionLoss(err)) {
+      stats.connectionErrors += 1;
+      return false;
+    }
     await client.query('ROLLBACK').catch(() => {});
     const code = (err as { code?: string }).code ?? 'none';
     if (harness.appErrors.includes(code)) stats.appErrors[code] = (stats.appErrors[code] ?? 0) + 1;
     else stats.findings.push(`${op.name}: ${code} ${(err as Error).message}`);
   }
+  return true;
 }
 
-/** Application clients looping over the family's write mix until stop(). */
+/** Connects, retrying while the server is down or starting (up to `ms`). */
+export async function connectRetrying(
+  connect: () => Promise<pg.Client>,
+  ms = 120_000,
+): Promise<pg.Client> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      return await connect();
+    } catch (err) {
+      if (Date.now() > deadline || !isConnectionLoss(err)) throw err;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}
+
+/**
+ * Application clients looping over the family's write mix until stop(). With `reconnect`, a
+ * lost connection (a server restart) is counted, not a finding: the writer opens a new one
+ * (replacing it in `clients`) as an application's pool would, and goes on.
+ */
 export function startWriters(
   clients: pg.Client[],
   harness: FamilyHarness,
   seed: number,
+  reconnect?: () => Promise<pg.Client>,
 ): { stats: MixStats; stop(): Promise<MixStats> } {
   const stats = emptyStats();
   let running = true;
-  const loops = clients.map(async (client, i) => {
+  const loops = clients.map(async (_, i) => {
     const rnd = rngOf(seed + i * 7919);
     while (running) {
-      await runTransaction(client, harness, pickOp(harness.ops, rnd), rnd, stats, rnd() < 0.05);
+      const op = pickOp(harness.ops, rnd);
+      const rollback = rnd() < 0.05;
+      if (await runTransaction(clients[i]!, harness, op, rnd, stats, rollback, !!reconnect))
+        continue;
+      await clients[i]!.end().catch(() => {});
+      clients[i] = await connectRetrying(reconnect!);
     }
   });
   return {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import type { OperationEnv } from '../api/session.js';
 import type { ResolvedConfig } from '../config.js';
 import { maskSecrets } from '../db/connection.js';
+import { connectionLostError, isConnectionLost } from '../db/pgError.js';
 import { ConfigError, ConnectionError, DbopsError, UsageError } from '../errors.js';
 import { expandPatterns } from '../fleet/expand.js';
 import { type FleetProgress, fleetProgress } from '../fleet/progress.js';
@@ -187,11 +188,12 @@ function errorReport(title: string, started: Date, err: unknown): Report {
 }
 
 /**
- * Expected failures as the single-database command reports them. Anything else (a connection
- * dropped mid-query, a bug) stays on its target as an internal error: one broken database must
+ * Expected failures as the single-database command reports them (a connection lost mid-query
+ * too). Anything else (a bug) stays on its target as an internal error: one broken database must
  * not take the fleet's report with it.
  */
 function errorOf(err: unknown): NonNullable<Report['error']> {
+  if (isConnectionLost(err)) return reportError(connectionLostError(err));
   if (err instanceof DbopsError) return reportError(err);
   const message = maskSecrets(err instanceof Error ? err.message : String(err));
   return { kind: 'internal', message };

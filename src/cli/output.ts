@@ -1,5 +1,6 @@
 import { appendFileSync } from 'node:fs';
 import { maskSecrets } from '../db/connection.js';
+import { connectionLostError, isConnectionLost } from '../db/pgError.js';
 import { DbopsError } from '../errors.js';
 import { reportError } from '../report/error.js';
 import { exitCodeFor, type Report } from '../report/types.js';
@@ -57,6 +58,8 @@ function describeError(error: NonNullable<Report['error']>): string {
 
 /** Top-level: print an error that escaped a command and return the exit code (always 2). */
 export function printFatal(stderr: NodeJS.WritableStream, err: unknown): number {
+  // A connection lost outside a migration or resync step (e.g. reading the history) is no bug.
+  if (isConnectionLost(err)) err = connectionLostError(err);
   if (err instanceof DbopsError) {
     stderr.write(describeError(reportError(err)));
   } else {

@@ -1,10 +1,40 @@
-import { DatabaseError, isPgError } from '../errors.js';
+import { ConnectionError, DatabaseError, isPgError } from '../errors.js';
+
+/**
+ * The session is gone. Either the server said so (57P01 admin shutdown: a fast shutdown or
+ * restart, pg_terminate_backend; 57P02 crash shutdown; 57P03 cannot connect now; class 08), or
+ * the socket closed without a word: a server crash or `pg_ctl stop/restart -m immediate`, a
+ * network cut, a proxy that dropped the connection; pg raises those as plain Errors.
+ */
+export function isConnectionLost(err: unknown): err is Error {
+  if (!(err instanceof Error)) return false;
+  if (isPgError(err)) return /^(57P0[123]|08...)$/.test(String(err.code));
+  const code = (err as { code?: unknown }).code;
+  return (
+    /^Connection terminated|not queryable/i.test(err.message) ||
+    code === 'ECONNRESET' ||
+    code === 'EPIPE'
+  );
+}
+
+/** A lost connection as the ConnectionError the top-level handler prints (exit 2, no stack). */
+export function connectionLostError(err: Error, context?: string): ConnectionError {
+  return new ConnectionError(
+    `${context ? `${context}: ` : ''}lost the connection to the server (${err.message})`,
+    'The server restarted, crashed or the connection was cut. The statement in flight was rolled ' +
+      'back; committed steps and batches are kept. Rerun the same command once the server accepts ' +
+      'connections again.',
+    err,
+  );
+}
 
 /**
  * Wraps an error thrown by pg into a DatabaseError carrying the SQL, so the top-level handler can
- * show code, message, detail, hint and the position in the SQL. Other errors pass through.
+ * show code, message, detail, hint and the position in the SQL; a lost connection into a
+ * ConnectionError. Other errors pass through.
  */
 export function wrapPgError(err: unknown, sql?: string, context?: string): unknown {
+  if (isConnectionLost(err)) return connectionLostError(err, context);
   if (err instanceof DatabaseError || !isPgError(err)) return err;
   return new DatabaseError(
     {

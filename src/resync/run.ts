@@ -38,7 +38,12 @@ export interface ResyncResult {
   error?: DbopsError;
 }
 
+/**
+ * Errors a batch meets only by timing, gone when it runs again. 23503: a row the batch read (e.g.
+ * a drifted partition it writes a lookup row for) was deleted after its snapshot.
+ */
 const RETRYABLE = new Set<string>([
+  '23503',
   SqlState.deadlockDetected,
   SqlState.serializationFailure,
   SqlState.lockNotAvailable,

@@ -14,9 +14,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates `dbops_t_<label>_<random>` on the test server; drop() removes it even if clients linger. */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
-  const server = { url: inject('serverUrl'), source: 'DATABASE_URL' as const };
+/**
+ * Creates `dbops_t_<label>_<random>` on the test server (or on `serverUrl`, e.g. the chaos
+ * suite's own cluster); drop() removes it even if clients linger.
+ */
+export async function createTestDatabase(label: string, serverUrl?: string): Promise<TestDatabase> {
+  const server = { url: serverUrl ?? inject('serverUrl'), source: 'DATABASE_URL' as const };
   const scratch = await createScratchDatabase(
     server,
     `dbops_t_${label.replace(/[^a-z0-9]/g, '_')}`,

@@ -1,7 +1,8 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADVISORY_NAMESPACE } from '../../src/db/session.js';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
@@ -120,5 +121,96 @@ describe('what a killed run leaves', () => {
     const r = await runCli(['migrate', 'status', 'lookup'], { url: db.url });
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).not.toContain('found:');
+  });
+
+  it('a connection lost under a running migration (server crash, network cut) is a connection error, exit 2, no stack; the rerun finishes', async () => {
+    // A TCP proxy in front of the test server: destroying its sockets closes dbops' connection
+    // without an error from the server, as a crash or `pg_ctl restart -m immediate` does.
+    const fresh = await createTestDatabase('leftovers_cut');
+    await fresh.client.query(queenBaseSchemaSql());
+    await seedQueen(fresh.client, { queues: 2, partitions: 20, messages: 200 });
+    const server = new URL(inject('serverUrl'));
+    const sockets: Socket[] = [];
+    const proxy = createServer((client) => {
+      const upstream = connect(Number(server.port || 5432), server.hostname);
+      sockets.push(client, upstream);
+      client.on('error', () => {}).pipe(upstream);
+      upstream.on('error', () => {}).pipe(client);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+    const proxied = new URL(fresh.url);
+    proxied.host = `127.0.0.1:${(proxy.address() as { port: number }).port}`;
+    const blocker = await fresh.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE queen.messages IN ACCESS EXCLUSIVE MODE');
+      const run = startCli(['--lock-timeout', '600000', 'migrate', 'up', 'lookup'], {
+        url: proxied.href,
+      });
+      for (;;) {
+        const { rows } = await fresh.client.query(
+          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        );
+        if (rows[0].n > 0) break;
+        await sleep(20);
+      }
+      for (const s of sockets) s.destroy();
+      const r = await run.done;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /dbops: connection error: lookup\/0001_partition_lookup \(up\): lost the connection to the server \(Connection terminated unexpectedly\)/,
+      );
+      expect(r.stderr).toMatch(/hint: .*Rerun the same command/);
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => {});
+      await blocker.end();
+      proxy.close();
+    }
+    // The backend notices the closed socket within ~1 s; the rerun waits for its lock if needed.
+    try {
+      const rerun = await runCli(['migrate', 'up', 'lookup'], { url: fresh.url });
+      expect(rerun.code, rerun.stderr).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('a session ended by the server (pg_terminate_backend, a fast shutdown: 57P01) is a connection error too, exit 2, no stack', async () => {
+    const fresh = await createTestDatabase('leftovers_term');
+    await fresh.client.query(queenBaseSchemaSql());
+    await seedQueen(fresh.client, { queues: 2, partitions: 20, messages: 200 });
+    const blocker = await fresh.connect();
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE queen.messages IN ACCESS EXCLUSIVE MODE');
+      const run = startCli(['--lock-timeout', '600000', 'migrate', 'up', 'lookup'], {
+        url: fresh.url,
+      });
+      for (;;) {
+        const { rowCount } = await fresh.client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database()
+              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        );
+        if (rowCount) break;
+        await sleep(20);
+      }
+      const r = await run.done;
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(
+        /dbops: connection error: lookup\/0001_partition_lookup \(up\): lost the connection to the server \(terminating connection due to administrator command\)/,
+      );
+      expect(r.stderr).not.toMatch(/internal error|\n\s+at /);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => {});
+      await blocker.end();
+    }
+    try {
+      const rerun = await runCli(['migrate', 'up', 'lookup'], { url: fresh.url });
+      expect(rerun.code, rerun.stderr).toBe(0);
+    } finally {
+      await fresh.drop();
+    }
   });
 });

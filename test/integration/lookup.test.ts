@@ -186,6 +186,32 @@ describe('lookup backfill while Queen deletes partitions', () => {
   });
 });
 
+describe('lookup resync while a drifted partition is deleted', () => {
+  it('the single pass (50 partitions) writing its lookup row runs again without it and finishes (no 23503)', async () => {
+    const db = await seeded('lookup_fk_race_resync', 50, 500);
+    const blocker = await db.connect();
+    try {
+      const up = await runCli(['migrate', 'up', 'lookup'], { url: db.url });
+      expect(up.code, up.stderr).toBe(0);
+      const { rows } = await db.client.query('SELECT id FROM queen.partitions ORDER BY id LIMIT 1');
+      await db.client.query('DELETE FROM queen.partition_lookup WHERE partition_id = $1', [
+        rows[0].id,
+      ]);
+      await blocker.query('BEGIN');
+      await blocker.query('DELETE FROM queen.partitions WHERE id = $1', [rows[0].id]);
+      const run = startCli(['resync', 'partition-lookup'], { url: db.url });
+      expect(await waitForDbopsLockWait(db.client)).toBe(true);
+      await blocker.query('COMMIT');
+      const r = await run.done;
+      expect(r.code, r.stderr).toBe(0);
+      expect(await lookupDrift(db.client)).toBe(0);
+    } finally {
+      await blocker.end();
+      await db.drop();
+    }
+  });
+});
+
 describe('lookup refusals and exit codes', () => {
   let db: TestDatabase;
   beforeAll(async () => {

@@ -1,0 +1,5 @@
+import { checkpointHarness } from './families/checkpoint.js';
+import { defineKillSuite } from './lib/killSuite.js';
+
+// Server restarts (fast, and immediate = crash recovery) on a throwaway cluster of this file's own.
+defineKillSuite(checkpointHarness, 'restart');
