@@ -27,6 +27,14 @@ async function checkJson(args: string[]) {
   return { code: r.code, doc: JSON.parse(r.stdout), stderr: r.stderr };
 }
 
+/** Each lookup row's xmin/xmax: a row written or locked since gets a new one. */
+async function rowVersions(): Promise<Map<string, string>> {
+  const { rows } = await db.client.query<{ id: string; v: string }>(
+    `SELECT partition_id::text AS id, xmin::text || '/' || xmax::text AS v FROM queen.partition_lookup`,
+  );
+  return new Map(rows.map((r) => [r.id, r.v]));
+}
+
 describe('lookup checks and resync', () => {
   it('a healthy database reports ok for every lookup check (exit 0)', async () => {
     const { code, doc } = await checkJson(['all', 'lookup']);
@@ -91,21 +99,13 @@ describe('lookup checks and resync', () => {
   it('resync neither writes nor locks lookup rows that are already right', async () => {
     const keys = await corruptLookup(db.client);
     const drifted = new Set(Object.values(keys).flat());
-    const versions = async () =>
-      new Map(
-        (
-          await db.client.query<{ id: string; v: string }>(
-            `SELECT partition_id::text AS id, xmin::text || '/' || xmax::text AS v FROM queen.partition_lookup`,
-          )
-        ).rows.map((r) => [r.id, r.v]),
-      );
-    const before = await versions();
+    const before = await rowVersions();
     const run = await runCli(['resync', 'partition-lookup', '--batch-size', '300'], {
       url: db.url,
     });
     expect(run.code, run.stderr).toBe(0);
     expect(await lookupDrift(db.client)).toBe(0);
-    const after = await versions();
+    const after = await rowVersions();
     const touched = [...before].filter(([id, v]) => after.get(id) !== v).map(([id]) => id);
     expect(touched.length).toBeGreaterThan(0);
     expect(touched.filter((id) => !drifted.has(id))).toEqual([]);
@@ -163,15 +163,7 @@ describe('lookup checks and resync', () => {
   it('with --batch-size covering every partition, one pass repairs the same drift and writes only the drifted rows', async () => {
     const keys = await corruptLookup(db.client);
     const drifted = new Set(Object.values(keys).flat());
-    const versions = async () =>
-      new Map(
-        (
-          await db.client.query<{ id: string; v: string }>(
-            `SELECT partition_id::text AS id, xmin::text || '/' || xmax::text AS v FROM queen.partition_lookup`,
-          )
-        ).rows.map((r) => [r.id, r.v]),
-      );
-    const before = await versions();
+    const before = await rowVersions();
     const run = await runCli(
       ['resync', 'partition-lookup', '--batch-size', '5000', '--format', 'json'],
       { url: db.url },
@@ -182,7 +174,7 @@ describe('lookup checks and resync', () => {
       numbers: { ...REPAIR, batches: 1 },
     });
     expect(await lookupDrift(db.client)).toBe(0);
-    const after = await versions();
+    const after = await rowVersions();
     const touched = [...before].filter(([id, v]) => after.get(id) !== v).map(([id]) => id);
     expect(touched.length).toBeGreaterThan(0);
     expect(touched.filter((id) => !drifted.has(id))).toEqual([]);
