@@ -12,15 +12,27 @@ export function isConnectionLost(err: unknown): err is Error {
   const code = (err as { code?: unknown }).code;
   return (
     /^Connection terminated|not queryable/i.test(err.message) ||
+    // node-pg-migrate rethrows a lost session as a plain Error with pg's message (and stack)
+    // inside its own ("Unable to ensure migrations table: error: terminating connection ...").
+    LOST_IN_WRAPPED.test(err.message) ||
     code === 'ECONNRESET' ||
     code === 'EPIPE'
   );
 }
 
+/** The server's words for a session it ended, or the socket's, inside another error's message. */
+const LOST_IN_WRAPPED =
+  /\b(?:terminating connection due to|Connection terminated|server closed the connection unexpectedly|the database system is (?:shutting down|starting up|in recovery mode))/;
+
+/** A wrapped error's message may carry the inner error's stack: only its first line is shown. */
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
+
 /** A lost connection as the ConnectionError the top-level handler prints (exit 2, no stack). */
 export function connectionLostError(err: Error, context?: string): ConnectionError {
   return new ConnectionError(
-    `${context ? `${context}: ` : ''}lost the connection to the server (${err.message})`,
+    `${context ? `${context}: ` : ''}lost the connection to the server (${firstLine(err.message)})`,
     'The server restarted, crashed or the connection was cut. The statement in flight was rolled ' +
       'back; committed steps and batches are kept. Rerun the same command once the server accepts ' +
       'connections again.',
