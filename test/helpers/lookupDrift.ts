@@ -5,6 +5,8 @@ export const CORRUPTION = { missing: 8, behind: 7, ahead: 5, orphaned: 5 } as co
 /** What `resync partition-lookup` must do about it. */
 export const REPAIR = { inserted: 8, updated: 12, deleted: 5 } as const;
 
+let corruptions = 0;
+
 /**
  * Corrupts queen.partition_lookup in every way the checks and the resync know, on disjoint
  * partitions, with the trigger disabled (as a bulk load would), and returns the partition ids
@@ -33,10 +35,15 @@ export async function corruptLookup(
   const wrongQueue = take(3);
   const empty = take(2);
   await client.query('ALTER TABLE queen.messages DISABLE TRIGGER trg_update_partition_lookup');
+  // Each call a day later than the last: a partition made "behind" by an earlier call already
+  // has a 2031 message, and a second one at the same instant is the newest only if its random
+  // id sorts higher (that made the exact counts flaky).
+  corruptions += 1;
   await client.query(
     `INSERT INTO queen.messages (transaction_id, partition_id, payload, created_at)
-     SELECT 'drift-' || gen_random_uuid(), p::uuid, '{}', '2031-01-01' FROM unnest($1::text[]) p`,
-    [behind],
+     SELECT 'drift-' || gen_random_uuid(), p::uuid, '{}', '2031-01-01'::timestamptz + $2 * interval '1 day'
+       FROM unnest($1::text[]) p`,
+    [behind, corruptions],
   );
   await client.query(
     `DELETE FROM queen.messages WHERE id IN (SELECT last_message_id FROM queen.partition_lookup WHERE partition_id = ANY ($1::uuid[]))`,
