@@ -1,4 +1,4 @@
-import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/types.js';
+import { conversationBatchTarget } from './conversationBatches.js';
 
 /**
  * messages.sequence_number: gives every message without a number, and every extra copy of a
@@ -66,35 +66,10 @@ SELECT (SELECT count(*) FROM renumbered)::integer AS updated,
 const COUNT_DRIFT = `
 SELECT 0 AS inserted, count(*)::integer AS updated, 0 AS deleted FROM (${offending('true')}) o`;
 
-export const sequenceNumbersTarget: ResyncTarget = {
+export const sequenceNumbersTarget = conversationBatchTarget({
   name: 'sequence-numbers',
-  family: 'sequence',
   title: 'messages.sequence_number: NULL and duplicate numbers',
-  defaultBatchSize: 500,
-
-  async totalKeys(client) {
-    const { rows } = await client.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM conversations',
-    );
-    return rows[0]?.n ?? 0;
-  },
-
-  async countDrift(client): Promise<ResyncCounts> {
-    const { rows } = await client.query<ResyncCounts>(COUNT_DRIFT);
-    return rows[0]!;
-  },
-
-  async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
-    const locked = await client.query<{ ids: string[] }>(LOCK_BATCH, [cursor, batchSize]);
-    const { ids } = locked.rows[0]!;
-    if (ids.length === 0) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
-    const { rows } = await client.query<{ updated: number }>(REPAIR_BATCH, [ids]);
-    return {
-      next: ids.length < batchSize ? null : ids.at(-1)!,
-      keys: ids.length,
-      inserted: 0,
-      updated: rows[0]!.updated,
-      deleted: 0,
-    };
-  },
-};
+  lockBatch: LOCK_BATCH,
+  repairBatch: REPAIR_BATCH,
+  countDrift: COUNT_DRIFT,
+});

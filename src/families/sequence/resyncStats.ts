@@ -1,4 +1,4 @@
-import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/types.js';
+import { conversationBatchTarget } from './conversationBatches.js';
 
 /**
  * conversations.last_sequence_number, member_count, last_message_id / last_message_at from
@@ -58,35 +58,10 @@ SELECT 0 AS inserted, count(*)::integer AS updated, 0 AS deleted
   FROM conversations c JOIN (${truth('true')}) t ON t.id = c.id
  WHERE ${DIFFERS}`;
 
-export const conversationStatsTarget: ResyncTarget = {
+export const conversationStatsTarget = conversationBatchTarget({
   name: 'conversation-stats',
-  family: 'sequence',
   title: 'conversation counters from messages and conversation_members',
-  defaultBatchSize: 500,
-
-  async totalKeys(client) {
-    const { rows } = await client.query<{ n: number }>(
-      'SELECT count(*)::int AS n FROM conversations',
-    );
-    return rows[0]?.n ?? 0;
-  },
-
-  async countDrift(client): Promise<ResyncCounts> {
-    const { rows } = await client.query<ResyncCounts>(COUNT_DRIFT);
-    return rows[0]!;
-  },
-
-  async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
-    const locked = await client.query<{ ids: string[] }>(LOCK_BATCH, [cursor, batchSize]);
-    const { ids } = locked.rows[0]!;
-    if (ids.length === 0) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
-    const { rows } = await client.query<{ updated: number }>(REPAIR_BATCH, [ids]);
-    return {
-      next: ids.length < batchSize ? null : ids.at(-1)!,
-      keys: ids.length,
-      inserted: 0,
-      updated: rows[0]!.updated,
-      deleted: 0,
-    };
-  },
-};
+  lockBatch: LOCK_BATCH,
+  repairBatch: REPAIR_BATCH,
+  countDrift: COUNT_DRIFT,
+});
