@@ -205,16 +205,7 @@ export async function stripStaging(
   ctx: MigrationContext,
   staging: Layout,
 ): Promise<void> {
-  if (await hasForeignKeys(sql, staging.staging)) {
-    await onReferenced(
-      sql,
-      ctx,
-      lockReferencedSql(staging, 'ACCESS EXCLUSIVE'),
-      staging.foreignKeys.map(
-        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
-      ),
-    );
-  }
+  await dropStagingForeignKeys(sql, ctx, staging);
   for (const ix of staging.indexes) {
     await sql.query(
       ix.constraint
@@ -257,17 +248,28 @@ export async function stripStaging(
  */
 export async function dropStaging(sql: Sql, ctx: MigrationContext, staging: Layout): Promise<void> {
   if (!(await relationExists(sql, staging.staging))) return;
-  if (await hasForeignKeys(sql, staging.staging)) {
-    await onReferenced(
-      sql,
-      ctx,
-      lockReferencedSql(staging, 'ACCESS EXCLUSIVE'),
-      staging.foreignKeys.map(
-        (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
-      ),
-    );
-  }
+  await dropStagingForeignKeys(sql, ctx, staging);
   await sql.query(`DROP TABLE ${staging.staging}`);
+}
+
+/**
+ * Drops the staging table's foreign keys in one short transaction that locks their parents
+ * (ACCESS EXCLUSIVE, bounded by lock_timeout); nothing when it has none.
+ */
+async function dropStagingForeignKeys(
+  sql: Sql,
+  ctx: MigrationContext,
+  staging: Layout,
+): Promise<void> {
+  if (!(await hasForeignKeys(sql, staging.staging))) return;
+  await onReferenced(
+    sql,
+    ctx,
+    lockReferencedSql(staging, 'ACCESS EXCLUSIVE'),
+    staging.foreignKeys.map(
+      (fk) => `ALTER TABLE ${staging.staging} DROP CONSTRAINT IF EXISTS ${quoteIdent(fk.name)}`,
+    ),
+  );
 }
 
 /** The table or one of its partitions has a foreign key (whose drop would lock its parents). */
