@@ -119,8 +119,8 @@ ON CONFLICT (subscription_id, stream_name) DO UPDATE SET stream_version = c.stre
  * subscription S (its record_checkpoints upsert updated it) and inserts a new checkpoint under S,
  * against `DELETE FROM subscriptions` of S. The insert's foreign key check wants KEY SHARE on S
  * (at the end of its statement), which the delete holds; the delete's ON DELETE CASCADE wants the
- * checkpoint. Either one can be the victim (the one whose deadlock_timeout runs out first); the
- * error's context (`where`) says which of the two locks it was waiting for, exactly:
+ * checkpoint. Either one can be the victim (the one whose deadlock check first finds the cycle);
+ * the error's context (`where`) says which of the two locks it was waiting for, exactly:
  */
 export const SUBSCRIPTION_DELETE_DEADLOCK = {
   /** The upsert, waiting in its foreign key check for the subscription the delete holds. */

@@ -228,14 +228,19 @@ function outcome(
  * subscription delete holds S and its ON DELETE CASCADE wants k. The same deadlock, with the same
  * victim and the same waits, with dbops applied and without: it is the application's own, which
  * is why the chaos harness classifies exactly these two errors (SUBSCRIPTION_DELETE_DEADLOCK) as
- * application errors. Whoever started waiting first runs the deadlock check first (after
- * deadlock_timeout, 1 s) and is the victim; the tests make that order explicit.
+ * application errors.
+ *
+ * PostgreSQL checks a waiting session for a deadlock once, deadlock_timeout after it started
+ * waiting, and aborts the session whose check finds the cycle. The tests let the first waiter's
+ * check pass (twice deadlock_timeout) before the other session closes the cycle, so the victim
+ * is always the one that closed it, however loaded the machine.
  */
 describe.each([
   { applied: false, label: 'without dbops' },
   { applied: true, label: 'with dbops applied' },
 ])('a subscription delete against a record_checkpoints upsert into it, $label', ({ applied }) => {
   let db: TestDatabase;
+  let pastDeadlockCheck: () => Promise<unknown>;
   beforeAll(async () => {
     db = await seededBeckett(`checkpoint_subdel_${applied ? 'up' : 'base'}`, {
       groups: 1,
@@ -246,34 +251,38 @@ describe.each([
       const up = await runCli(['migrate', 'up', 'checkpoint'], { url: db.url });
       expect(up.code, up.stderr).toBe(0);
     }
+    const { rows } = await db.client.query(
+      `SELECT setting::int AS ms FROM pg_settings WHERE name = 'deadlock_timeout'`,
+    );
+    pastDeadlockCheck = () => sleep(2 * rows[0].ms);
   });
   afterAll(() => db.drop());
 
   /** A new subscription S with 20 lagging checkpoints (ready ones, with dbops), in ctid order. */
   async function subscription() {
     const { rows } = await db.client.query(
-      `WITH s AS (INSERT INTO beckett.subscriptions (subscription_group_id, name, status)
-                  SELECT min(id), 'd-' || gen_random_uuid(), 'active' FROM beckett.subscription_groups
-                  RETURNING id)
-       SELECT id::text FROM s`,
+      `INSERT INTO beckett.subscriptions (subscription_group_id, name, status)
+       SELECT min(id), 'd-' || gen_random_uuid(), 'active' FROM beckett.subscription_groups
+       RETURNING id::text`,
     );
     const s = rows[0].id as string;
-    const cps = await db.client.query(
+    await db.client.query(
       `INSERT INTO beckett.checkpoints (subscription_id, stream_name, stream_version)
-       SELECT $1, 's-' || g, 2 FROM generate_series(1, 20) g RETURNING id::text, stream_name`,
+       SELECT $1, 's-' || g, 2 FROM generate_series(1, 20) g`,
       [s],
     );
     const { rows: order } = await db.client.query(
       'SELECT id::text, stream_name FROM beckett.checkpoints WHERE subscription_id = $1 ORDER BY ctid',
       [s],
     );
-    expect(order).toHaveLength(cps.rowCount!);
+    expect(order).toHaveLength(20);
     if (applied) {
       const { rows: ready } = await db.client.query(
-        'SELECT count(*)::int AS n FROM beckett.checkpoints_ready r JOIN beckett.checkpoints c USING (id) WHERE c.subscription_id = $1',
+        `SELECT count(*)::int AS n FROM beckett.checkpoints_ready r JOIN beckett.checkpoints c USING (id)
+          WHERE c.subscription_id = $1`,
         [s],
       );
-      expect(ready[0].n).toBe(20); // the cascade goes through dbops' hot tables too
+      expect(ready[0].n).toBe(20); // the delete's cascade goes through dbops' hot tables too
     }
     return {
       s,
@@ -282,16 +291,15 @@ describe.each([
     };
   }
 
-  async function gone(s: string): Promise<boolean> {
+  async function checkpointsOf(s: string): Promise<number> {
     const { rows } = await db.client.query(
-      `SELECT NOT EXISTS (SELECT 1 FROM beckett.subscriptions WHERE id = $1)
-          AND NOT EXISTS (SELECT 1 FROM beckett.checkpoints WHERE subscription_id = $1) AS gone`,
+      'SELECT count(*)::int AS n FROM beckett.checkpoints WHERE subscription_id = $1',
       [s],
     );
-    return rows[0].gone;
+    return rows[0].n;
   }
 
-  it('the upsert waits first (the delete is held up on another checkpoint): the upsert is the victim', async () => {
+  it('one upsert statement holds k and waits for S; the cascade then reaches k: the delete is the victim (as in CI)', async () => {
     const { s, first, last } = await subscription();
     // A worker holds S's first checkpoint, so the delete's cascade stops there, before k.
     const holder = await begun(db);
@@ -299,27 +307,28 @@ describe.each([
     const del = await begun(db);
     const deleting = outcome(del.c.query('DELETE FROM beckett.subscriptions WHERE id = $1', [s]));
     expect(await waitForBackendLockWait(db.client, del.pid)).toBe(true);
-    // The upsert updates k (S's last checkpoint), inserts under S, and its foreign key check
-    // waits for the delete, which holds S.
+    // The harness's upsert, in one statement: updates k (S's last checkpoint), inserts under S,
+    // and its foreign key check waits for the delete, which holds S.
     const ups = await begun(db);
     const upserting = outcome(ups.c.query(RECORD_CHECKPOINTS_SQL, [s, s, 1, last.stream_name]));
     expect(await waitForBackendLockWait(db.client, ups.pid)).toBe(true);
-    // Well within deadlock_timeout: the cascade goes on and waits for k, which the upsert holds.
+    await pastDeadlockCheck(); // no cycle yet: the delete waits for the worker
     await holder.c.query('COMMIT');
-    const upsertErr = await upserting;
-    expect(upsertErr?.code).toBe('40P01');
-    expect(upsertErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.upsert);
-    expect(upsertErr?.detail).toContain(`Process ${ups.pid} waits for ShareLock on transaction`);
-    expect(upsertErr?.detail).toContain(`blocked by process ${del.pid}.`);
-    expect(await deleting).toBeUndefined();
-    await ups.c.query('ROLLBACK');
-    await del.c.query('COMMIT');
+    // The cascade goes on and waits for k, which the upsert holds: the cycle.
+    const deleteErr = await deleting;
+    expect(deleteErr?.code).toBe('40P01');
+    expect(deleteErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.delete);
+    expect(deleteErr?.detail).toContain(`Process ${del.pid} waits for ShareLock on transaction`);
+    expect(deleteErr?.detail).toContain(`blocked by process ${ups.pid}.`);
+    expect(await upserting).toBeUndefined();
+    await del.c.query('ROLLBACK');
+    await ups.c.query('COMMIT');
     await closeAll([holder.c, del.c, ups.c]);
-    expect(await gone(s)).toBe(true);
+    expect(await checkpointsOf(s)).toBe(21); // S's 20 and the upsert's new stream
     if (applied) expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
   });
 
-  it('the delete waits first (for a checkpoint the upsert transaction holds): the delete is the victim', async () => {
+  it('the delete waits for k, held by an upsert transaction whose next upsert inserts under S: the upsert is the victim', async () => {
     const { s, last } = await subscription();
     // A record_checkpoints upsert updates k (S's last checkpoint); its new stream goes under
     // another subscription, so this transaction holds k but no lock on S.
@@ -333,23 +342,25 @@ describe.each([
     const del = await begun(db);
     const deleting = outcome(del.c.query('DELETE FROM beckett.subscriptions WHERE id = $1', [s]));
     expect(await waitForBackendLockWait(db.client, del.pid)).toBe(true);
-    // The next upsert of the same transaction inserts under S: its foreign key check waits for
-    // the delete, which has been waiting longer and so finds the cycle.
-    const upserting = outcome(ups.c.query(RECORD_CHECKPOINTS_SQL, [s, s, 1, last.stream_name]));
-    const deleteErr = await deleting;
-    expect(deleteErr?.code).toBe('40P01');
-    expect(deleteErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.delete);
-    expect(deleteErr?.detail).toContain(`Process ${del.pid} waits for ShareLock on transaction`);
-    expect(deleteErr?.detail).toContain(`blocked by process ${ups.pid}.`);
-    expect(await upserting).toBeUndefined();
-    await del.c.query('ROLLBACK');
-    await ups.c.query('COMMIT');
+    await pastDeadlockCheck(); // no cycle yet: the upsert transaction waits for nothing
+    // Its next upsert inserts under S: the foreign key check waits for the delete, the cycle.
+    const upsertErr = await outcome(
+      ups.c.query(RECORD_CHECKPOINTS_SQL, [s, s, 1, last.stream_name]),
+    );
+    expect(upsertErr?.code).toBe('40P01');
+    expect(upsertErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.upsert);
+    expect(upsertErr?.detail).toContain(`Process ${ups.pid} waits for ShareLock on transaction`);
+    expect(upsertErr?.detail).toContain(`blocked by process ${del.pid}.`);
+    await ups.c.query('ROLLBACK');
+    expect(await deleting).toBeUndefined();
+    await del.c.query('COMMIT');
     await closeAll([del.c, ups.c]);
-    const { rows: kept } = await db.client.query(
-      'SELECT count(*)::int AS n FROM beckett.checkpoints WHERE subscription_id = $1',
+    expect(await checkpointsOf(s)).toBe(0);
+    const { rows: left } = await db.client.query(
+      'SELECT count(*)::int AS n FROM beckett.subscriptions WHERE id = $1',
       [s],
     );
-    expect(kept[0].n).toBe(21); // S's 20 and the upsert's new stream; the other one went elsewhere
+    expect(left[0].n).toBe(0);
     if (applied) expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
   });
 });
