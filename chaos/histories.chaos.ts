@@ -8,16 +8,6 @@ import { chaosConfig } from './lib/config.js';
 import type { FamilyHarness } from './lib/harness.js';
 import { resyncInProcess } from './lib/inProcess.js';
 import { leftovers, nonZero } from './lib/invariants.js';
-
-/**
- * Client errors dbops still causes and has not fixed, per family: a checkpoint subscription
- * delete can deadlock (40P01) with a concurrent checkpoint write through the hot-table triggers
- * (seen in CI's smoke run, seed 374553415). Listed so the fix has a place to remove it from.
- */
-const KNOWN_OPEN: Record<string, RegExp> = {
-  checkpoint: /^delete-subscription: 40P01 /,
-};
-
 import { record } from './lib/results.js';
 import { rngOf } from './lib/rng.js';
 import { emptyStats, runTransaction } from './lib/writers.js';
@@ -96,13 +86,7 @@ async function runHistory(
     round.push(s);
   }
   await flush();
-  for (const f of stats.findings) {
-    // An open finding (docs/reliability.md, "Open findings"): the smoke run in CI prints it and
-    // goes on; the full run still fails on it.
-    if (KNOWN_OPEN[h.name]?.test(f) && config.profile === 'smoke')
-      console.warn(`chaos: known open finding (${h.name}), not failing the smoke run: ${f}`);
-    else problems.push(`client error: ${f}`);
-  }
+  problems.push(...stats.findings.map((f) => `client error: ${f}`));
   const c = clients[0]!;
   problems.push(...nonZero((await h.oracle(c)).always).map((p) => `before resync: ${p}`));
   problems.push(...(await resyncInProcess(c, h)).map((p) => `final resync: ${p}`));

@@ -8,6 +8,17 @@ export interface WriteOp {
   /** Relative frequency in the mix (default 1). */
   weight?: number;
   run(client: pg.ClientBase, rnd: Rng): Promise<void>;
+  /**
+   * Errors of this op alone that the application gets without dbops too, beyond the family's
+   * `appErrors`: a SQLSTATE and the error's context (`where`, the statement it was raised in),
+   * each shown without dbops by a test.
+   */
+  appErrors?: OpAppError[];
+}
+
+export interface OpAppError {
+  code: string;
+  where: RegExp;
 }
 
 /** Differences from the oracle, by name; every value must be 0. */

@@ -6,7 +6,10 @@ import { type Rng, rngOf } from './rng.js';
 export interface MixStats {
   committed: number;
   rolledBack: number;
-  /** Errors the application also gets without dbops (its own races), by SQLSTATE. */
+  /**
+   * Errors the application also gets without dbops (its own races), by SQLSTATE; an op's own
+   * (WriteOp.appErrors) as `SQLSTATE (op)`.
+   */
   appErrors: Record<string, number>;
   /** Every other error (unique violations, deadlocks, serialization failures, ...): findings. */
   findings: string[];
@@ -63,9 +66,19 @@ export async function runTransaction(
       return false;
     }
     await client.query('ROLLBACK').catch(() => {});
-    const code = (err as { code?: string }).code ?? 'none';
+    const {
+      code = 'none',
+      detail,
+      where,
+    } = err as { code?: string; detail?: string; where?: string };
     if (harness.appErrors.includes(code)) stats.appErrors[code] = (stats.appErrors[code] ?? 0) + 1;
-    else stats.findings.push(`${op.name}: ${code} ${(err as Error).message}`);
+    else if (op.appErrors?.some((a) => a.code === code && a.where.test(where ?? ''))) {
+      const key = `${code} (${op.name})`;
+      stats.appErrors[key] = (stats.appErrors[key] ?? 0) + 1;
+    } else
+      stats.findings.push(
+        `${op.name}: ${code} ${(err as Error).message}${detail ? ` (${detail})` : ''}${where ? ` [${where}]` : ''}`,
+      );
   }
   return true;
 }

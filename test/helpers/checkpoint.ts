@@ -101,3 +101,32 @@ export async function reserveNext(
   );
   return rows[0] as Reservation | undefined;
 }
+
+/**
+ * Beckett's record_checkpoints as the chaos harness runs it: one multi-row upsert in key order,
+ * here of a new stream (subscription $1, version $3) and an existing one (subscription $2, stream
+ * $4), whose stream_version goes up by 1.
+ */
+export const RECORD_CHECKPOINTS_SQL = `
+INSERT INTO beckett.checkpoints AS c (subscription_id, stream_name, stream_version)
+SELECT * FROM (VALUES ($1::bigint, 'h-' || gen_random_uuid(), $3::bigint), ($2::bigint, $4::text, 1)) v
+ ORDER BY 1, 2
+ON CONFLICT (subscription_id, stream_name) DO UPDATE SET stream_version = c.stream_version + EXCLUDED.stream_version`;
+
+/**
+ * Beckett's own deadlock, the same with and without dbops (test/integration/
+ * checkpoint-concurrency.test.ts): a transaction that holds the row lock of a checkpoint of
+ * subscription S (its record_checkpoints upsert updated it) and inserts a new checkpoint under S,
+ * against `DELETE FROM subscriptions` of S. The insert's foreign key check wants KEY SHARE on S
+ * (at the end of its statement), which the delete holds; the delete's ON DELETE CASCADE wants the
+ * checkpoint. Either one can be the victim (the one whose deadlock check first finds the cycle);
+ * the error's context (`where`) says which of the two locks it was waiting for, exactly:
+ */
+export const SUBSCRIPTION_DELETE_DEADLOCK = {
+  /** The upsert, waiting in its foreign key check for the subscription the delete holds. */
+  upsert:
+    /^(?:while locking tuple \(\d+,\d+\) in relation "subscriptions"\n)?SQL statement "SELECT 1 FROM ONLY "beckett"\."subscriptions" x WHERE "id" OPERATOR\(pg_catalog\.=\) \$1 FOR KEY SHARE OF x"$/,
+  /** The delete, waiting in its cascade to checkpoints for the checkpoint the upsert holds. */
+  delete:
+    /^(?:while deleting tuple \(\d+,\d+\) in relation "checkpoints"\n)?SQL statement "DELETE FROM ONLY "beckett"\."checkpoints" WHERE \$1 OPERATOR\(pg_catalog\.=\) "subscription_id""$/,
+};

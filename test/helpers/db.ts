@@ -45,19 +45,40 @@ export async function createTestDatabase(label: string, serverUrl?: string): Pro
 }
 
 /**
- * Waits (up to 10 s) until a dbops session of this database waits on a heavyweight lock, and
- * says whether it did: the point at which a test lets the transaction it blocks on commit.
+ * Waits (up to 10 s) until a session of this database matching `filter` (a condition on
+ * pg_stat_activity, with `params`) waits on a heavyweight lock, and says whether it did.
  */
-export async function waitForDbopsLockWait(client: pg.ClientBase): Promise<boolean> {
+async function waitForLockWait(
+  client: pg.ClientBase,
+  filter: string,
+  params: unknown[] = [],
+): Promise<boolean> {
   for (let i = 0; i < 200; i++) {
     const { rows } = await client.query(
       `SELECT 1 FROM pg_stat_activity
-        WHERE datname = current_database() AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
+        WHERE datname = current_database() AND wait_event_type = 'Lock' AND ${filter}`,
+      params,
     );
     if (rows.length > 0) return true;
     await new Promise((r) => setTimeout(r, 50));
   }
   return false;
+}
+
+/**
+ * Waits (up to 10 s) until a dbops session of this database waits on a heavyweight lock, and
+ * says whether it did: the point at which a test lets the transaction it blocks on commit.
+ */
+export function waitForDbopsLockWait(client: pg.ClientBase): Promise<boolean> {
+  return waitForLockWait(client, "application_name = 'dbops'");
+}
+
+/**
+ * Waits (up to 10 s) until the backend `pid` (a test's own connection, from pg_backend_pid())
+ * waits on a heavyweight lock: how a test with several connections puts their waits in order.
+ */
+export function waitForBackendLockWait(client: pg.ClientBase, pid: number): Promise<boolean> {
+  return waitForLockWait(client, 'pid = $1', [pid]);
 }
 
 /** md5 over every row of a table in a stable order: equal iff the rows are identical. */

@@ -3,10 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { checkpointDrift, NO_DRIFT, seededBeckett } from '../helpers/checkpoint.js';
+import {
+  checkpointDrift,
+  NO_DRIFT,
+  RECORD_CHECKPOINTS_SQL,
+  SUBSCRIPTION_DELETE_DEADLOCK,
+  seededBeckett,
+} from '../helpers/checkpoint.js';
 import { runCheckpointWorkers, startInserter } from '../helpers/checkpointWorkers.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import type { TestDatabase } from '../helpers/db.js';
+import { type TestDatabase, waitForBackendLockWait } from '../helpers/db.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -194,5 +200,167 @@ describe('checkpoint reservation under concurrency', () => {
     expect(rows[0].n).toBe(0);
     expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
     await closeAll([...workers, ...recoverers]);
+  });
+});
+
+/** A connection with its backend pid, in an open transaction. */
+async function begun(db: TestDatabase): Promise<{ c: pg.Client; pid: number }> {
+  const c = await db.connect();
+  const { rows } = await c.query('SELECT pg_backend_pid() AS pid');
+  await c.query('BEGIN');
+  return { c, pid: rows[0].pid as number };
+}
+
+/** What a statement ended with: its error, or undefined when it succeeded. */
+function outcome(
+  p: Promise<unknown>,
+): Promise<{ code?: string; where?: string; detail?: string } | undefined> {
+  return p.then(
+    () => undefined,
+    (err) => err,
+  );
+}
+
+/**
+ * The deadlock CI's chaos smoke run found (seed 374553415: `delete-subscription: 40P01`), staged
+ * with explicit ordering: Beckett's record_checkpoints upsert holds a checkpoint k of subscription
+ * S and inserts a new checkpoint under S, whose foreign key check wants KEY SHARE on S; the
+ * subscription delete holds S and its ON DELETE CASCADE wants k. The same deadlock, with the same
+ * victim and the same waits, with dbops applied and without: it is the application's own, which
+ * is why the chaos harness classifies exactly these two errors (SUBSCRIPTION_DELETE_DEADLOCK) as
+ * application errors.
+ *
+ * PostgreSQL checks a waiting session for a deadlock once, deadlock_timeout after it started
+ * waiting, and aborts the session whose check finds the cycle. The tests let the first waiter's
+ * check pass (twice deadlock_timeout) before the other session closes the cycle, so the victim
+ * is always the one that closed it, however loaded the machine.
+ */
+describe.each([
+  { applied: false, label: 'without dbops' },
+  { applied: true, label: 'with dbops applied' },
+])('a subscription delete against a record_checkpoints upsert into it, $label', ({ applied }) => {
+  let db: TestDatabase;
+  let pastDeadlockCheck: () => Promise<unknown>;
+  beforeAll(async () => {
+    db = await seededBeckett(`checkpoint_subdel_${applied ? 'up' : 'base'}`, {
+      groups: 1,
+      subscriptions: 2,
+      checkpoints: 200,
+    });
+    if (applied) {
+      const up = await runCli(['migrate', 'up', 'checkpoint'], { url: db.url });
+      expect(up.code, up.stderr).toBe(0);
+    }
+    const { rows } = await db.client.query(
+      `SELECT setting::int AS ms FROM pg_settings WHERE name = 'deadlock_timeout'`,
+    );
+    pastDeadlockCheck = () => sleep(2 * rows[0].ms);
+  });
+  afterAll(() => db.drop());
+
+  /** A new subscription S with 20 lagging checkpoints (ready ones, with dbops), in ctid order. */
+  async function subscription() {
+    const { rows } = await db.client.query(
+      `INSERT INTO beckett.subscriptions (subscription_group_id, name, status)
+       SELECT min(id), 'd-' || gen_random_uuid(), 'active' FROM beckett.subscription_groups
+       RETURNING id::text`,
+    );
+    const s = rows[0].id as string;
+    await db.client.query(
+      `INSERT INTO beckett.checkpoints (subscription_id, stream_name, stream_version)
+       SELECT $1, 's-' || g, 2 FROM generate_series(1, 20) g`,
+      [s],
+    );
+    const { rows: order } = await db.client.query(
+      'SELECT id::text, stream_name FROM beckett.checkpoints WHERE subscription_id = $1 ORDER BY ctid',
+      [s],
+    );
+    expect(order).toHaveLength(20);
+    if (applied) {
+      const { rows: ready } = await db.client.query(
+        `SELECT count(*)::int AS n FROM beckett.checkpoints_ready r JOIN beckett.checkpoints c USING (id)
+          WHERE c.subscription_id = $1`,
+        [s],
+      );
+      expect(ready[0].n).toBe(20); // the delete's cascade goes through dbops' hot tables too
+    }
+    return {
+      s,
+      first: order[0] as { id: string; stream_name: string },
+      last: order[order.length - 1] as { id: string; stream_name: string },
+    };
+  }
+
+  async function checkpointsOf(s: string): Promise<number> {
+    const { rows } = await db.client.query(
+      'SELECT count(*)::int AS n FROM beckett.checkpoints WHERE subscription_id = $1',
+      [s],
+    );
+    return rows[0].n;
+  }
+
+  it('one upsert statement holds k and waits for S; the cascade then reaches k: the delete is the victim (as in CI)', async () => {
+    const { s, first, last } = await subscription();
+    // A worker holds S's first checkpoint, so the delete's cascade stops there, before k.
+    const holder = await begun(db);
+    await holder.c.query('SELECT 1 FROM beckett.checkpoints WHERE id = $1 FOR UPDATE', [first.id]);
+    const del = await begun(db);
+    const deleting = outcome(del.c.query('DELETE FROM beckett.subscriptions WHERE id = $1', [s]));
+    expect(await waitForBackendLockWait(db.client, del.pid)).toBe(true);
+    // The harness's upsert, in one statement: updates k (S's last checkpoint), inserts under S,
+    // and its foreign key check waits for the delete, which holds S.
+    const ups = await begun(db);
+    const upserting = outcome(ups.c.query(RECORD_CHECKPOINTS_SQL, [s, s, 1, last.stream_name]));
+    expect(await waitForBackendLockWait(db.client, ups.pid)).toBe(true);
+    await pastDeadlockCheck(); // no cycle yet: the delete waits for the worker
+    await holder.c.query('COMMIT');
+    // The cascade goes on and waits for k, which the upsert holds: the cycle.
+    const deleteErr = await deleting;
+    expect(deleteErr?.code).toBe('40P01');
+    expect(deleteErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.delete);
+    expect(deleteErr?.detail).toContain(`Process ${del.pid} waits for ShareLock on transaction`);
+    expect(deleteErr?.detail).toContain(`blocked by process ${ups.pid}.`);
+    expect(await upserting).toBeUndefined();
+    await del.c.query('ROLLBACK');
+    await ups.c.query('COMMIT');
+    await closeAll([holder.c, del.c, ups.c]);
+    expect(await checkpointsOf(s)).toBe(21); // S's 20 and the upsert's new stream
+    if (applied) expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
+  });
+
+  it('the delete waits for k, held by an upsert transaction whose next upsert inserts under S: the upsert is the victim', async () => {
+    const { s, last } = await subscription();
+    // A record_checkpoints upsert updates k (S's last checkpoint); its new stream goes under
+    // another subscription, so this transaction holds k but no lock on S.
+    const { rows } = await db.client.query(
+      'SELECT min(id)::text AS other FROM beckett.subscriptions WHERE id <> $1',
+      [s],
+    );
+    const ups = await begun(db);
+    await ups.c.query(RECORD_CHECKPOINTS_SQL, [rows[0].other, s, 1, last.stream_name]);
+    // The delete takes S and its cascade waits for k.
+    const del = await begun(db);
+    const deleting = outcome(del.c.query('DELETE FROM beckett.subscriptions WHERE id = $1', [s]));
+    expect(await waitForBackendLockWait(db.client, del.pid)).toBe(true);
+    await pastDeadlockCheck(); // no cycle yet: the upsert transaction waits for nothing
+    // Its next upsert inserts under S: the foreign key check waits for the delete, the cycle.
+    const upsertErr = await outcome(
+      ups.c.query(RECORD_CHECKPOINTS_SQL, [s, s, 1, last.stream_name]),
+    );
+    expect(upsertErr?.code).toBe('40P01');
+    expect(upsertErr?.where).toMatch(SUBSCRIPTION_DELETE_DEADLOCK.upsert);
+    expect(upsertErr?.detail).toContain(`Process ${ups.pid} waits for ShareLock on transaction`);
+    expect(upsertErr?.detail).toContain(`blocked by process ${del.pid}.`);
+    await ups.c.query('ROLLBACK');
+    expect(await deleting).toBeUndefined();
+    await del.c.query('COMMIT');
+    await closeAll([del.c, ups.c]);
+    expect(await checkpointsOf(s)).toBe(0);
+    const { rows: left } = await db.client.query(
+      'SELECT count(*)::int AS n FROM beckett.subscriptions WHERE id = $1',
+      [s],
+    );
+    expect(left[0].n).toBe(0);
+    if (applied) expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT);
   });
 });
