@@ -3,7 +3,7 @@ import { checkpointDrift, NO_DRIFT, seededBeckett } from '../helpers/checkpoint.
 import { CORRUPTION, corruptCheckpoints, REPAIR } from '../helpers/checkpointCorruption.js';
 import { runCheckpointWorkers, startInserter } from '../helpers/checkpointWorkers.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { type TestDatabase, tableChecksum } from '../helpers/db.js';
+import { type TestDatabase, tableChecksum, waitForDbopsLockWait } from '../helpers/db.js';
 
 let db: TestDatabase;
 
@@ -143,15 +143,7 @@ describe('checkpoint checks and resync', () => {
       [rows[0].id],
     );
     const resync = startCli(['resync', 'checkpoints', '--batch-size', '100000'], { url: db.url });
-    let waited = false;
-    for (let i = 0; i < 100 && !waited; i++) {
-      const { rows: waiting } = await db.client.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity
-          WHERE datname = current_database() AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
-      );
-      waited = waiting[0].n > 0;
-      if (!waited) await new Promise((r) => setTimeout(r, 20));
-    }
+    const waited = await waitForDbopsLockWait(db.client);
     await new Promise((r) => setTimeout(r, 100));
     await writer.query('COMMIT'); // within the batch's lock_timeout: the batch goes on
     await writer.end();

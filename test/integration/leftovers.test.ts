@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ADVISORY_NAMESPACE } from '../../src/db/session.js';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, waitForDbopsLockWait } from '../helpers/db.js';
 
 let db: TestDatabase;
 
@@ -34,13 +34,7 @@ describe('what a killed run leaves', () => {
     const run = startCli(['--lock-timeout', '600000', 'migrate', 'up', 'lookup'], { url: db.url });
     while ((await dbopsSessions()) === 0) await sleep(20);
     // Let it reach the lock wait on messages.
-    for (;;) {
-      const { rows } = await db.client.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbops' AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n > 0) break;
-      await sleep(20);
-    }
+    expect(await waitForDbopsLockWait(db.client)).toBe(true);
     run.child.kill('SIGKILL');
     await run.done;
     const killedAt = Date.now();
@@ -147,14 +141,7 @@ describe('what a killed run leaves', () => {
       const run = startCli(['--lock-timeout', '600000', 'migrate', 'up', 'lookup'], {
         url: proxied.href,
       });
-      for (;;) {
-        const { rows } = await fresh.client.query(
-          `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database()
-              AND application_name = 'dbops' AND wait_event_type = 'Lock'`,
-        );
-        if (rows[0].n > 0) break;
-        await sleep(20);
-      }
+      expect(await waitForDbopsLockWait(fresh.client)).toBe(true);
       for (const s of sockets) s.destroy();
       const r = await run.done;
       expect(r.code).toBe(2);

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { queenBaseSchemaSql, seedQueen } from '../../src/families/lookup/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { createTestDatabase, type TestDatabase, waitForDbopsLockWait } from '../helpers/db.js';
 
 let db: TestDatabase;
 
@@ -45,13 +45,7 @@ describe('DDL under lock_timeout', () => {
     await writer.query('LOCK TABLE queen.messages IN ROW EXCLUSIVE MODE');
     const run = startCli(['--lock-timeout', '200', 'migrate', 'up', 'lookup'], { url: db.url });
     // Release only after dbops has waited on the lock at least once.
-    for (;;) {
-      const { rows } = await db.client.query(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbops' AND wait_event_type = 'Lock'`,
-      );
-      if (rows[0].n > 0) break;
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    expect(await waitForDbopsLockWait(db.client)).toBe(true);
     await new Promise((r) => setTimeout(r, 400));
     await writer.query('COMMIT');
     await writer.end();
