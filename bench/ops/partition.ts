@@ -7,6 +7,9 @@
  * Data: `rows` chunks over rows/4000 collections of uneven sizes (createSeededSemantik).
  */
 
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createSeededSemantik } from '../../src/families/partition/fixture.js';
 import { KEY_CHECK_DEFINITION } from '../../src/families/partition/online/key.js';
 import { dbopsOrThrow } from '../lib/cli.js';
@@ -23,7 +26,7 @@ const partition: BenchFamily = {
     ctx.log(`partition: seeding ${ctx.rows} chunks over ${collections} collections`);
     await createSeededSemantik(ctx.client, { collections, chunks: ctx.rows });
     await ctx.client.query('VACUUM ANALYZE');
-    return [copy(ctx.rows), check(ctx.rows), resync(collections)];
+    return [copy(ctx.rows), copy(ctx.rows, true), check(ctx.rows), resync(collections)];
   },
 };
 export default partition;
@@ -36,6 +39,13 @@ async function applied(ctx: BenchContext, name: string): Promise<boolean> {
   return rows.length > 0;
 }
 
+/** A config file whose batchSize is `rows` (migrate has no --batch-size flag; the config sets it). */
+function batchConfig(rows: number): string {
+  const file = join(tmpdir(), `dbops-bench-batch-${rows}.json`);
+  writeFileSync(file, JSON.stringify({ batchSize: rows }));
+  return file;
+}
+
 /** chunks_list empty and the copy cursor at the start, 0001 applied and nothing after it. */
 async function emptyStaging(ctx: BenchContext): Promise<void> {
   if (await applied(ctx, '0002_copy_rows')) {
@@ -44,16 +54,30 @@ async function emptyStaging(ctx: BenchContext): Promise<void> {
   await ctx.client.query('TRUNCATE public.chunks_list');
 }
 
-function copy(rows: number): BenchOperation {
+/**
+ * The copy in its default batches (10,000 rows: a writer's row is never held up by more than one
+ * batch, and an interruption loses at most one), or (largeBatches) with the config's batchSize
+ * covering the table: one statement per source partition, the faster path when nothing else
+ * writes.
+ */
+function copy(rows: number, largeBatches = false): BenchOperation {
   return {
-    id: 'partition.copy',
-    title:
-      'migrate up partition: 0002 copy into chunks_list (0001 applied) vs one INSERT ... SELECT',
+    id: largeBatches ? 'partition.copy-large-batches' : 'partition.copy',
+    title: `migrate up partition: 0002 copy into chunks_list (0001 applied)${largeBatches ? ', batchSize covering the table' : ''} vs one INSERT ... SELECT`,
     units: { count: rows, label: 'chunks' },
     target: 1.3,
     subject: {
       kind: 'cli',
-      args: ['migrate', 'up', 'partition', '--to', '0002', '--format', 'json'],
+      args: [
+        'migrate',
+        'up',
+        'partition',
+        '--to',
+        '0002',
+        '--format',
+        'json',
+        ...(largeBatches ? ['--config', batchConfig(rows)] : []),
+      ],
     },
     baseline: { kind: 'sql', sql: COPY_SQL },
     async setup(ctx) {
