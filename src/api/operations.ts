@@ -35,11 +35,14 @@ export async function runCheck(env: OperationEnv, req: CheckRequest = {}): Promi
   const kind = req.kind ?? 'all';
   const kinds = KINDS[kind];
   if (!kinds) throw new UsageError(`check kind ${kind}: use all, consistency or schema`);
+  // Loaded when the operation runs (the registry and check runner cost start-up time), while the
+  // server starts the session.
+  const modules = preload(() =>
+    Promise.all([import('../migrate/targets.js'), import('../checks/runner.js')]),
+  );
   return withClient(env, async (client) => {
     const started = new Date();
-    // Loaded when the operation runs: the registry and check loader cost start-up time.
-    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
-    const { runChecks } = await import('../checks/runner.js');
+    const [{ checkedTargets, namedTargets }, { runChecks }] = await modules;
     const families = req.families ?? [];
     const targets =
       families.length > 0
@@ -147,11 +150,22 @@ export async function runStatus(
   req: StatusRequest = {},
   scope: 'known' | 'applied' = 'known',
 ): Promise<Report> {
+  const modules = preload(() =>
+    Promise.all([
+      import('../families/index.js'),
+      import('../migrate/targets.js'),
+      import('../migrate/status.js'),
+      import('../migrate/leftovers.js'),
+    ]),
+  );
   return withClient(env, async (client) => {
     const started = new Date();
-    const { availableFamilies } = await import('../families/index.js');
-    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
-    const { migrationStatus } = await import('../migrate/status.js');
+    const [
+      { availableFamilies },
+      { checkedTargets, namedTargets },
+      { migrationStatus },
+      leftovers,
+    ] = await modules;
     const families = req.families ?? [];
     const targets =
       families.length > 0
@@ -159,9 +173,8 @@ export async function runStatus(
         : scope === 'applied'
           ? await checkedTargets(client, env.config)
           : namedTargets(env.config.families ?? availableFamilies(), env.config);
-    const { findLeftovers } = await import('../migrate/leftovers.js');
     const rows = await migrationStatus(client, targets);
-    const found = await findLeftovers(client, targets);
+    const found = await leftovers.findLeftovers(client, targets);
     return statusReport('migrate status', started, rows, req.failOnPending === true, found);
   });
 }
@@ -174,7 +187,7 @@ export async function runResync(env: OperationEnv, req: ResyncRequest): Promise<
   const { runResync: run } = await import('../resync/run.js');
   const { whyNotApplied } = await import('../migrate/status.js');
   const { namedTargets } = await import('../migrate/targets.js');
-  const targets = targetsNamed(names);
+  const targets = await targetsNamed(names);
   const batchSize =
     req.batchSize === undefined ? undefined : positiveInt('--batch-size', req.batchSize);
   return withClient(env, async (client) => {
@@ -246,4 +259,15 @@ function parseTableName(name: string): string {
       'Give a table as name or schema.name (double-quote a part that needs it), e.g. --table chunks.',
     );
   return name;
+}
+
+/**
+ * Starts loading an operation's modules before it connects: they load while the server starts
+ * the session instead of after. Marked as handled: an operation whose connection fails never
+ * awaits them.
+ */
+function preload<T>(load: () => Promise<T>): Promise<T> {
+  const modules = load();
+  modules.catch(() => {});
+  return modules;
 }

@@ -8,7 +8,6 @@ import { readAppliedAll } from '../migrate/history.js';
 import type { FamilyTarget } from '../migrate/runOne.js';
 import { reasonsNotApplied } from '../migrate/status.js';
 import { loadChecks } from './loader.js';
-import { appliedManifests } from './schema.js';
 import type { Check, CheckContext, CheckKind, CheckOutcome, CheckResult } from './types.js';
 
 /** Schema first: when objects are missing, that finding explains the errors that follow. */
@@ -63,7 +62,10 @@ export async function runChecks(
           family,
           schema: target.schema,
           manifests: checks.some((c) => c.kind === 'schema')
-            ? await appliedManifests(target.def, history.get(family) ?? [])
+            ? await (await import('./schema.js')).appliedManifests(
+                target.def,
+                history.get(family) ?? [],
+              )
             : [],
           skew: config.skew,
           exact: options.exact,

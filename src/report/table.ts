@@ -1,12 +1,14 @@
-import { Chalk, type ChalkInstance } from 'chalk';
 import Table from 'cli-table3';
 import type { SkewAnalysis } from '../checks/skew.js';
 import { skewHistogram } from './checks.js';
+import { plainStyle, type Style } from './style.js';
 import type { Report, ReportItem } from './types.js';
 
 export interface TableOptions {
-  /** Colour codes on (only when stdout is a TTY and colour was not turned off). */
+  /** Colour on (only when stdout is a TTY and colour was not turned off): adds the histogram. */
   color: boolean;
+  /** How statuses are coloured: loadStyle(color). Default: no colour codes. */
+  style?: Style;
   /** Total width to fit; default 80. */
   width?: number;
 }
@@ -19,7 +21,7 @@ interface Column {
 
 /** Human report: a summary line, notes, and one table of items, readable at 80 columns. */
 export function renderTable(report: Report, options: TableOptions): string {
-  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const c = options.style ?? plainStyle;
   const lines = [summaryLine(report, c)];
   for (const note of report.notes ?? []) lines.push(note);
   // The skew histogram only on a terminal (colour on means stdout is a TTY): it is a picture.
@@ -43,7 +45,7 @@ export function renderTable(report: Report, options: TableOptions): string {
 /** Worst first in the summary line; statuses not listed come last. */
 const STATUS_ORDER = ['error', 'failed', 'fail', 'warn', 'changed', 'pending', 'ok', 'skipped'];
 
-function summaryLine(report: Report, c: ChalkInstance): string {
+function summaryLine(report: Report, c: Style): string {
   const counts = new Map<string, number>();
   for (const item of report.items) counts.set(item.status, (counts.get(item.status) ?? 0) + 1);
   const rank = (s: string) =>
@@ -56,7 +58,7 @@ function summaryLine(report: Report, c: ChalkInstance): string {
   return `${status} ${report.command}: ${tally} (${formatMs(report.durationMs)})`;
 }
 
-export function paint(c: ChalkInstance, status: string, text: string): string {
+export function paint(c: Style, status: string, text: string): string {
   if (['fail', 'failed', 'error'].includes(status)) return c.red(text);
   if (['warn', 'changed', 'pending', 'missing-file', 'partial'].includes(status))
     return c.yellow(text);
@@ -72,7 +74,7 @@ function num(value: number | null | undefined): string {
   return value === undefined || value === null ? '-' : String(value);
 }
 
-function columnsFor(report: Report, c: ChalkInstance, width: number): Column[] {
+function columnsFor(report: Report, c: Style, width: number): Column[] {
   const status: Column = {
     head: 'STATUS',
     width: 9,
@@ -121,7 +123,7 @@ function checkDetail(item: ReportItem): string {
   return lines.filter((l) => l !== '').join('\n');
 }
 
-function skewHistograms(report: Report, c: ChalkInstance, width: number): string[] {
+function skewHistograms(report: Report, c: Style, width: number): string[] {
   return report.items.flatMap((i) =>
     i.details?.skew ? skewHistogram(i.details.skew as SkewAnalysis, c, width) : [],
   );

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { caretAt } from '../../src/db/pgError.js';
 import { renderJson } from '../../src/report/json.js';
+import { loadStyle, plainStyle } from '../../src/report/style.js';
 import { renderTable } from '../../src/report/table.js';
 import { exitCodeFor, makeReport } from '../../src/report/types.js';
 
@@ -44,11 +45,13 @@ describe('reports', () => {
     });
   });
 
-  it('table has no colour codes when colour is off, and fits 80 columns', () => {
-    const text = renderTable(report(['ok', 'fail']), { color: false });
+  it('table has no colour codes when colour is off, and fits 80 columns', async () => {
+    expect(await loadStyle(false)).toBe(plainStyle);
+    const text = renderTable(report(['ok', 'fail']), { color: false, style: plainStyle });
     expect(text).not.toContain('\u001b[');
     for (const line of text.split('\n')) expect(line.length).toBeLessThanOrEqual(80);
-    expect(renderTable(report(['fail']), { color: true })).toContain('\u001b[');
+    const style = await loadStyle(true);
+    expect(renderTable(report(['fail']), { color: true, style })).toContain('\u001b[');
   });
 
   it('points at the error position in the SQL', () => {
