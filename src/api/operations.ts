@@ -37,20 +37,34 @@ export async function runCheck(env: OperationEnv, req: CheckRequest = {}): Promi
   if (!kinds) throw new UsageError(`check kind ${kind}: use all, consistency or schema`);
   // Loaded when the operation runs (the registry and check runner cost start-up time), while the
   // server starts the session.
+  const families = req.families ?? [];
   const modules = preload(() =>
-    Promise.all([import('../migrate/targets.js'), import('../checks/runner.js')]),
+    Promise.all([
+      import('../migrate/targets.js'),
+      import('../checks/runner.js'),
+      import('../migrate/history.js'),
+      import('../families/names.js'),
+      preloadChecks(families),
+    ]),
   );
   return withClient(env, async (client) => {
     const started = new Date();
-    const [{ checkedTargets, namedTargets }, { runChecks }] = await modules;
-    const families = req.families ?? [];
+    const [{ checkedTargets, namedTargets }, { runChecks }, { readAppliedAll }, { FAMILY_NAMES }] =
+      await modules;
+    // Without families named or configured: every family's history, read once for choosing the
+    // families and for checking them.
+    const history =
+      families.length > 0 || env.config.families
+        ? undefined
+        : await readAppliedAll(client, [...FAMILY_NAMES]);
     const targets =
       families.length > 0
         ? namedTargets(families, env.config)
-        : await checkedTargets(client, env.config);
+        : await checkedTargets(client, env.config, history);
     const results = await runChecks(
       { client, config: env.config, kinds, exact: req.exact === true },
       targets,
+      history,
     );
     const notes = results.flatMap((r) =>
       r.details?.skew ? skewNotes(r.details.skew as SkewAnalysis, env.config.skew) : [],
@@ -270,4 +284,11 @@ function preload<T>(load: () => Promise<T>): Promise<T> {
   const modules = load();
   modules.catch(() => {});
   return modules;
+}
+
+/** Loads the checks of the families named (known names only), so that the runner finds them loaded. */
+async function preloadChecks(families: string[]): Promise<void> {
+  const { isFamilyName } = await import('../families/names.js');
+  const { loadChecks } = await import('../checks/loader.js');
+  await Promise.all(families.filter(isFamilyName).map(loadChecks));
 }

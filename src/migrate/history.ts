@@ -46,9 +46,11 @@ export async function readApplied(
 }
 
 /**
- * readApplied for several families in at most two round trips whatever their number: which
- * history tables exist, then one UNION ALL over those (a query cannot name a table that may not
- * exist). Every family given is a key of the result.
+ * readApplied for several families in one round trip whatever their number, history tables
+ * present or not (every migrate, check and resync pays it). A query cannot name a table that may
+ * not exist, so a DO block reads the tables that exist (dynamic SQL) and hands the rows to the
+ * next statement of the same simple query (one implicit transaction) in a transaction-local
+ * setting. Every family given is a key of the result.
  */
 export async function readAppliedAll(
   client: pg.ClientBase,
@@ -56,27 +58,42 @@ export async function readAppliedAll(
 ): Promise<Map<string, AppliedMigration[]>> {
   const result = new Map<string, AppliedMigration[]>(families.map((f) => [f, []]));
   if (families.length === 0) return result;
-  const { rows: existing } = await client.query<{ family: string }>(
-    `SELECT f AS family FROM unnest($1::text[]) AS f
-      WHERE to_regclass(format('%I.%I', $2::text, 'migrations_' || f)) IS NOT NULL`,
-    [families, HISTORY_SCHEMA],
-  );
-  if (existing.length === 0) return result;
-  const selects = existing.map(
-    (e, i) =>
-      `SELECT $${i + 1}::text AS family, id, name, run_on, checksum FROM ${qualifiedHistory(e.family)}`,
-  );
-  const { rows } = await client.query<{
-    family: string;
-    name: string;
-    run_on: Date;
-    checksum: string | null;
-  }>(
-    `${selects.join('\n UNION ALL ')}\n ORDER BY family, run_on, id`,
-    existing.map((e) => e.family),
-  );
-  for (const r of rows) {
-    result.get(r.family)?.push({ name: r.name, runOn: r.run_on, checksum: r.checksum });
+  for (const f of families) {
+    // Inlined below (a simple query takes no parameters): names are table-name suffixes.
+    if (!/^[A-Za-z0-9_-]+$/.test(f))
+      throw new Error(`invalid family name for a history table: ${f}`);
+  }
+  const names = families.map((f) => `'${f}'`).join(', ');
+  const results = (await client.query(
+    `DO $dbops$
+     DECLARE
+       f text;
+       rows jsonb;
+       found jsonb := '[]';
+     BEGIN
+       FOREACH f IN ARRAY ARRAY[${names}]::text[] LOOP
+         IF to_regclass(format('%I.%I', '${HISTORY_SCHEMA}', 'migrations_' || f)) IS NOT NULL THEN
+           EXECUTE format(
+             'SELECT coalesce(jsonb_agg(jsonb_build_array(%L, name,
+                       floor(extract(epoch FROM run_on) * 1000)::bigint, checksum)
+                     ORDER BY run_on, id), ''[]'') FROM %I.%I',
+             f, '${HISTORY_SCHEMA}', 'migrations_' || f) INTO rows;
+           found := found || rows;
+         END IF;
+       END LOOP;
+       PERFORM set_config('dbops.history', found::text, true);
+     END
+     $dbops$;
+     SELECT current_setting('dbops.history') AS history`,
+  )) as unknown as pg.QueryResult<{ history: string }>[];
+  const rows = JSON.parse(results.at(-1)!.rows[0]!.history) as [
+    string,
+    string,
+    number,
+    string | null,
+  ][];
+  for (const [family, name, runOnMs, checksum] of rows) {
+    result.get(family)?.push({ name, runOn: new Date(runOnMs), checksum });
   }
   return result;
 }
