@@ -32,14 +32,81 @@ export function renderTable(report: Report, options: TableOptions): string {
     const table = new Table({
       head: columns.map((col) => col.head),
       colWidths: columns.map((col) => col.width),
-      wordWrap: true,
-      wrapOnWordBoundary: true,
       style: { head: options.color ? ['bold'] : [], border: [], compact: true },
     });
-    for (const item of report.items) table.push(columns.map((col) => col.cell(item)));
+    const widths = columns.map((col) => col.width);
+    for (const item of report.items) {
+      table.push(
+        ...tableRows(
+          columns.map((col) => col.cell(item)),
+          widths,
+        ),
+      );
+    }
     lines.push(table.toString());
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * One item's cells as rows of a compact table without wordWrap, drawn exactly as cli-table3's
+ * own word wrap (on word boundaries) draws the item in columns `widths` wide. cli-table3 draws a
+ * multi-line cell slowly: for every line it draws it measures the whole cell again, a character
+ * at a time, with string-width's two regexes per measure (for a debug message): about 20 ms for
+ * one finding with its fix. So plain ASCII text, one column per character, is wrapped here (the
+ * same greedy split on whitespace: the same lines) and each line goes in a row of its own (a
+ * compact table draws no rule between rows: the same picture). An item with text that is not
+ * plain ASCII (wide characters, colour codes that need wrapping) is one row that cli-table3
+ * wraps itself.
+ */
+export function tableRows(cells: string[], widths: number[]): Table.Cell[][] {
+  const lines = cells.map((text, i) => wrapped(text, widths[i]!));
+  if (lines.some((l) => l === undefined)) {
+    return [cells.map((content) => ({ content, wordWrap: true, wrapOnWordBoundary: true }))];
+  }
+  const height = Math.max(1, ...lines.map((l) => l!.length));
+  return Array.from({ length: height }, (_, row) => lines.map((l) => l![row] ?? ''));
+}
+
+// cli-table3's default cell padding: one space each side.
+const PADDING = 2;
+// Colour codes as the report's styles write them (SGR): no width.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: the escape character is what it matches
+const SGR = /\u001b\[[0-9;]*m/g;
+
+/** The lines cli-table3's word wrap makes of `text`, or undefined when it is not plain ASCII. */
+function wrapped(text: string, width: number): string[] | undefined {
+  const max = width - PADDING;
+  const visible = text.replace(SGR, '');
+  if (!/^[\x20-\x7e\n]*$/.test(visible)) return undefined;
+  // Coloured text (a status) is left whole when it fits; wrapping it would split the codes.
+  if (visible !== text) return visible.includes('\n') || visible.length > max ? undefined : [text];
+  return text.split('\n').flatMap((line) => wrapLine(line, max));
+}
+
+/** cli-table3's wordWrap (utils.js) with string length as the width. */
+function wrapLine(input: string, max: number): string[] {
+  const lines: string[] = [];
+  const split = input.split(/(\s+)/g);
+  let line: string[] = [];
+  let lineLength = 0;
+  let whitespace: string | undefined;
+  for (let i = 0; i < split.length; i += 2) {
+    const word = split[i]!;
+    let newLength = lineLength + word.length;
+    if (lineLength > 0 && whitespace) newLength += whitespace.length;
+    if (newLength > max) {
+      if (lineLength !== 0) lines.push(line.join(''));
+      line = [word];
+      lineLength = word.length;
+    } else {
+      line.push(whitespace || '', word);
+      lineLength = newLength;
+    }
+    whitespace = split[i + 1];
+  }
+  if (lineLength) lines.push(line.join(''));
+  return lines;
 }
 
 /** Worst first in the summary line; statuses not listed come last. */
