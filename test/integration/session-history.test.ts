@@ -49,7 +49,7 @@ describe('readAppliedAll', () => {
     await db.client.query(
       `INSERT INTO dbops.migrations_alpha (name, run_on, checksum) VALUES
          ('0002_b', '2024-01-02', 'c2'), ('0001_a', '2024-01-01 10:11:12.345678+02', NULL),
-         ('0003_c', '2024-01-02', 'c3')`,
+         ('0003_c', '2024-01-02', 'c3'), ('0004_<&>"''\\', '2024-01-03', 'c4')`,
     );
     const queries: unknown[] = [];
     const query = db.client.query.bind(db.client);
@@ -67,6 +67,8 @@ describe('readAppliedAll', () => {
       ['0001_a', null],
       ['0002_b', 'c2'],
       ['0003_c', 'c3'],
+      // Read through XML and JSON: characters both escape come back as they were.
+      ['0004_<&>"\'\\', 'c4'],
     ]);
     // run_on as pg itself reads it (to the millisecond).
     const { rows } = await db.client.query<{ name: string; run_on: Date }>(
