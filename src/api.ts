@@ -120,10 +120,11 @@ export async function render(
       return (await import('./report/github.js')).renderGithub(report).markdown;
     case 'html':
       return (await import('./report/html.js')).renderHtml(report, failOn);
-    case 'table':
-      return (await import('./report/table.js')).renderTable(report, {
-        color: options.color === true,
-      });
+    case 'table': {
+      const color = options.color === true;
+      const style = await (await import('./report/style.js')).loadStyle(color);
+      return (await import('./report/table.js')).renderTable(report, { color, style });
+    }
     default:
       throw new UsageError(
         `format ${String(format)}: use table, json, junit, github, github-summary or html`,

@@ -18,7 +18,7 @@ export async function resyncInProcess(client: pg.Client, h: FamilyHarness): Prom
       schemaOf: () => h.schema,
       unavailable: async () => undefined,
     },
-    targetsNamed(h.resyncTargets),
+    await targetsNamed(h.resyncTargets),
     { dryRun: false, batchSize: 500 },
   );
   // Two resyncs of one target at once: the second is refused by design (exit 2 from the CLI,

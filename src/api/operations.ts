@@ -35,19 +35,36 @@ export async function runCheck(env: OperationEnv, req: CheckRequest = {}): Promi
   const kind = req.kind ?? 'all';
   const kinds = KINDS[kind];
   if (!kinds) throw new UsageError(`check kind ${kind}: use all, consistency or schema`);
+  // Loaded when the operation runs (the registry and check runner cost start-up time), while the
+  // server starts the session.
+  const families = req.families ?? [];
+  const modules = preload(() =>
+    Promise.all([
+      import('../migrate/targets.js'),
+      import('../checks/runner.js'),
+      import('../migrate/history.js'),
+      import('../families/names.js'),
+      preloadChecks(families),
+    ]),
+  );
   return withClient(env, async (client) => {
     const started = new Date();
-    // Loaded when the operation runs: the registry and check loader cost start-up time.
-    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
-    const { runChecks } = await import('../checks/runner.js');
-    const families = req.families ?? [];
+    const [{ checkedTargets, namedTargets }, { runChecks }, { readAppliedAll }, { FAMILY_NAMES }] =
+      await modules;
+    // Without families named or configured: every family's history, read once for choosing the
+    // families and for checking them.
+    const history =
+      families.length > 0 || env.config.families
+        ? undefined
+        : await readAppliedAll(client, [...FAMILY_NAMES]);
     const targets =
       families.length > 0
         ? namedTargets(families, env.config)
-        : await checkedTargets(client, env.config);
+        : await checkedTargets(client, env.config, history);
     const results = await runChecks(
       { client, config: env.config, kinds, exact: req.exact === true },
       targets,
+      history,
     );
     const notes = results.flatMap((r) =>
       r.details?.skew ? skewNotes(r.details.skew as SkewAnalysis, env.config.skew) : [],
@@ -147,11 +164,22 @@ export async function runStatus(
   req: StatusRequest = {},
   scope: 'known' | 'applied' = 'known',
 ): Promise<Report> {
+  const modules = preload(() =>
+    Promise.all([
+      import('../families/index.js'),
+      import('../migrate/targets.js'),
+      import('../migrate/status.js'),
+      import('../migrate/leftovers.js'),
+    ]),
+  );
   return withClient(env, async (client) => {
     const started = new Date();
-    const { availableFamilies } = await import('../families/index.js');
-    const { checkedTargets, namedTargets } = await import('../migrate/targets.js');
-    const { migrationStatus } = await import('../migrate/status.js');
+    const [
+      { availableFamilies },
+      { checkedTargets, namedTargets },
+      { migrationStatus },
+      leftovers,
+    ] = await modules;
     const families = req.families ?? [];
     const targets =
       families.length > 0
@@ -159,9 +187,8 @@ export async function runStatus(
         : scope === 'applied'
           ? await checkedTargets(client, env.config)
           : namedTargets(env.config.families ?? availableFamilies(), env.config);
-    const { findLeftovers } = await import('../migrate/leftovers.js');
     const rows = await migrationStatus(client, targets);
-    const found = await findLeftovers(client, targets);
+    const found = await leftovers.findLeftovers(client, targets);
     return statusReport('migrate status', started, rows, req.failOnPending === true, found);
   });
 }
@@ -174,7 +201,7 @@ export async function runResync(env: OperationEnv, req: ResyncRequest): Promise<
   const { runResync: run } = await import('../resync/run.js');
   const { whyNotApplied } = await import('../migrate/status.js');
   const { namedTargets } = await import('../migrate/targets.js');
-  const targets = targetsNamed(names);
+  const targets = await targetsNamed(names);
   const batchSize =
     req.batchSize === undefined ? undefined : positiveInt('--batch-size', req.batchSize);
   return withClient(env, async (client) => {
@@ -246,4 +273,22 @@ function parseTableName(name: string): string {
       'Give a table as name or schema.name (double-quote a part that needs it), e.g. --table chunks.',
     );
   return name;
+}
+
+/**
+ * Starts loading an operation's modules before it connects: they load while the server starts
+ * the session instead of after. Marked as handled: an operation whose connection fails never
+ * awaits them.
+ */
+function preload<T>(load: () => Promise<T>): Promise<T> {
+  const modules = load();
+  modules.catch(() => {});
+  return modules;
+}
+
+/** Loads the checks of the families named (known names only), so that the runner finds them loaded. */
+async function preloadChecks(families: string[]): Promise<void> {
+  const { isFamilyName } = await import('../families/names.js');
+  const { loadChecks } = await import('../checks/loader.js');
+  await Promise.all(families.filter(isFamilyName).map(loadChecks));
 }

@@ -11,10 +11,10 @@ const CHECK_FILE = /^[a-z0-9-]+\.(?:js|ts)$/;
 export async function loadChecks(family: string): Promise<Check[]> {
   const dir = join(codeRoot, 'checks', family);
   if (!existsSync(dir)) return [];
-  const checks: Check[] = [];
-  for (const file of readdirSync(dir).filter((f) => CHECK_FILE.test(f) && !f.endsWith('.d.ts'))) {
-    const mod = (await import(pathToFileURL(join(dir, file)).href)) as { default: Check | Check[] };
-    checks.push(...[mod.default].flat());
-  }
-  return checks.sort((a, b) => compareNames(a.id, b.id));
+  const files = readdirSync(dir).filter((f) => CHECK_FILE.test(f) && !f.endsWith('.d.ts'));
+  // Imported together: one walk of the module graph instead of one per file.
+  const modules = (await Promise.all(
+    files.map((file) => import(pathToFileURL(join(dir, file)).href)),
+  )) as { default: Check | Check[] }[];
+  return modules.flatMap((mod) => [mod.default].flat()).sort((a, b) => compareNames(a.id, b.id));
 }

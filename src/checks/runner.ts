@@ -4,11 +4,10 @@ import { quoteIdent } from '../db/ident.js';
 import { wrapPgError } from '../db/pgError.js';
 import { withTransaction } from '../db/session.js';
 import { DbopsError } from '../errors.js';
-import { readAppliedAll } from '../migrate/history.js';
+import { type AppliedMigration, readAppliedAll } from '../migrate/history.js';
 import type { FamilyTarget } from '../migrate/runOne.js';
 import { reasonsNotApplied } from '../migrate/status.js';
 import { loadChecks } from './loader.js';
-import { appliedManifests } from './schema.js';
 import type { Check, CheckContext, CheckKind, CheckOutcome, CheckResult } from './types.js';
 
 /** Schema first: when objects are missing, that finding explains the errors that follow. */
@@ -30,14 +29,18 @@ export interface CheckRunOptions {
 export async function runChecks(
   options: CheckRunOptions,
   targets: FamilyTarget[],
+  /** The targets' history when the caller has read it already (it must cover every target). */
+  read?: Map<string, AppliedMigration[]>,
 ): Promise<CheckResult[]> {
   const results: CheckResult[] = [];
   // One history read for all families (a fixed cost of every check command), used for the
   // not-applied reasons and the schema manifests alike.
-  const history = await readAppliedAll(
-    options.client,
-    targets.map((t) => String(t.def.name)),
-  );
+  const history =
+    read ??
+    (await readAppliedAll(
+      options.client,
+      targets.map((t) => String(t.def.name)),
+    ));
   const notApplied = reasonsNotApplied(targets, history);
   for (const target of targets) {
     const family = String(target.def.name);
@@ -51,19 +54,23 @@ export async function runChecks(
       continue;
     }
     const { client, config } = options;
+    // The transaction's settings go with its BEGIN (one round trip; a simple query takes no
+    // parameters, so the values are quoted literals).
+    const settings = `SELECT set_config('statement_timeout', ${client.escapeLiteral(
+      `${config.checks.statementTimeoutMs}ms`,
+    )}, true), set_config('search_path', ${client.escapeLiteral(quoteIdent(target.schema))}, true)`;
     await withTransaction(
       client,
       async () => {
-        await client.query(
-          `SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2, true)`,
-          [`${config.checks.statementTimeoutMs}ms`, quoteIdent(target.schema)],
-        );
         const ctx: CheckContext = {
           client,
           family,
           schema: target.schema,
           manifests: checks.some((c) => c.kind === 'schema')
-            ? await appliedManifests(target.def, history.get(family) ?? [])
+            ? await (await import('./schema.js')).appliedManifests(
+                target.def,
+                history.get(family) ?? [],
+              )
             : [],
           skew: config.skew,
           exact: options.exact,
@@ -71,7 +78,7 @@ export async function runChecks(
         };
         for (const check of checks) results.push(await runOne(check, ctx));
       },
-      'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY',
+      `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; ${settings}`,
     );
   }
   return results;

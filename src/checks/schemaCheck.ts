@@ -1,4 +1,3 @@
-import { schemaProblems } from './schema.js';
 import { type CustomCheck, customCheck } from './types.js';
 
 /**
@@ -13,6 +12,8 @@ export function schemaCheck(check: { id: string; title: string; hint: string }):
     severity: 'fail',
     kind: 'schema',
     async run(ctx) {
+      // Loaded when the check runs: a consistency check loads this file too (checks/<family>/).
+      const { schemaProblems } = await import('./schema.js');
       const problems = await schemaProblems(ctx.client, ctx.schema, ctx.manifests);
       return { count: problems.length, sample: problems.slice(0, Math.max(ctx.sampleSize, 10)) };
     },

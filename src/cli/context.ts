@@ -15,8 +15,11 @@ const FORMATS: Format[] = ['table', 'json', 'junit', 'github', 'html'];
 export interface CommandContext extends OperationEnv {
   format: Format;
   color: boolean;
-  /** Renders a report in `format`; loaded here so that only the chosen format's code is loaded. */
-  render: Renderer;
+  /**
+   * Renders a report in `format`; only the chosen format's code is loaded, and it loads while the
+   * command connects (awaited when the report is printed).
+   */
+  render: Promise<Renderer>;
   /** Where reports go (stdout) and where messages go (stderr). */
   stdout: NodeJS.WritableStream & { isTTY?: boolean };
   stderr: NodeJS.WritableStream & { isTTY?: boolean };
@@ -59,11 +62,18 @@ export async function commandContext(cmd: Command, signal: AbortSignal): Promise
     format,
     color,
     progress: stderrProgress(process.stderr),
-    render: await rendererFor(format, color),
+    render: quiet(rendererFor(format, color)),
     signal,
+    closeInBackground: true,
     stdout,
     stderr: process.stderr,
   };
+}
+
+/** The promise, marked as handled: a command that fails before printing never awaits it. */
+function quiet<T>(promise: Promise<T>): Promise<T> {
+  promise.catch(() => {});
+  return promise;
 }
 
 /** table is the default everywhere; colour is what depends on the terminal. */

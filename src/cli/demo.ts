@@ -44,10 +44,10 @@ export function registerDemo(program: Command, signal: AbortSignal): void {
 
 async function tour(ctx: CommandContext, spec: ConnectionSpec, rows: number): Promise<void> {
   // The tour runs every engine; none of it is loaded until a demo starts.
-  const { Chalk } = await import('chalk');
   const { runTour } = await import('../demo/tour.js');
   const { renderTable } = await import('../report/table.js');
-  const c = new Chalk({ level: ctx.color ? 1 : 0 });
+  const { loadStyle } = await import('../report/style.js');
+  const c = await loadStyle(ctx.color);
   const client = await openClient(spec);
   try {
     await configureSession(client, { lockTimeoutMs: ctx.config.lockTimeoutMs });
@@ -63,7 +63,7 @@ async function tour(ctx: CommandContext, spec: ConnectionSpec, rows: number): Pr
             ctx.stdout.write(`\n${c.bold(title)}\n${narration.map((l) => `  ${l}`).join('\n')}\n`);
           },
           report(report, exitCode) {
-            ctx.stdout.write(renderTable(report, { color: ctx.color }));
+            ctx.stdout.write(renderTable(report, { color: ctx.color, style: c }));
             ctx.stdout.write(c.dim(`  (exit code of this command: ${exitCode})\n`));
           },
         },

@@ -220,6 +220,7 @@ async function render(
     default:
       return (await import('../fleet/renderTable.js')).renderFleetTable(report, {
         color: ctx.color,
+        style: await (await import('../report/style.js')).loadStyle(ctx.color),
         width: ctx.stdout.isTTY ? process.stdout.columns : undefined,
       });
   }

@@ -52,7 +52,14 @@ export async function runJob(
     await runFleetCommand(ctx, commandTitle(cmd), flags, job, options);
     return;
   }
-  emit(ctx, await job(ctx), options.failOn);
+  // The connection opens while the job loads its modules; the job's withClient takes it.
+  const { openSessionEarly, closeEarlySession } = await import('../api/session.js');
+  openSessionEarly(ctx);
+  try {
+    await emit(ctx, await job(ctx), options.failOn);
+  } finally {
+    await closeEarlySession();
+  }
 }
 
 function commandTitle(cmd: Command): string {

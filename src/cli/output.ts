@@ -12,15 +12,20 @@ export { reportError };
 export type Renderer = (report: Report, failOn: 'warn' | 'fail') => string;
 
 /** Writes the report in the chosen format to stdout and sets the exit code from it. */
-export function emit(ctx: CommandContext, report: Report, failOn: 'warn' | 'fail' = 'fail'): void {
-  ctx.stdout.write(ctx.render(report, failOn));
+export async function emit(
+  ctx: CommandContext,
+  report: Report,
+  failOn: 'warn' | 'fail' = 'fail',
+): Promise<void> {
+  const render = await ctx.render;
+  ctx.stdout.write(render(report, failOn));
   if (report.error) ctx.stderr.write(describeError(report.error));
   process.exitCode = Math.max(Number(process.exitCode ?? 0), exitCodeFor(report, failOn));
 }
 
 /**
- * Loads only the chosen format's renderer: the table one pulls in chalk and cli-table3, which
- * `--help`, `--version` and the machine formats do not need.
+ * Loads only the chosen format's renderer: the table one pulls in cli-table3 (and chalk when colour
+ * is on), which `--help`, `--version` and the machine formats do not need.
  */
 export async function rendererFor(format: Format, color: boolean): Promise<Renderer> {
   switch (format) {
@@ -47,7 +52,9 @@ export async function rendererFor(format: Format, color: boolean): Promise<Rende
     }
     default: {
       const { renderTable } = await import('../report/table.js');
-      return (report) => renderTable(report, { color });
+      const { loadStyle } = await import('../report/style.js');
+      const style = await loadStyle(color);
+      return (report) => renderTable(report, { color, style });
     }
   }
 }

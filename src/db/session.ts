@@ -47,7 +47,10 @@ export async function setSearchPath(client: pg.ClientBase, schemas: string[]): P
   await client.query(`SELECT set_config('search_path', $1, false)`, [searchPathValue(schemas)]);
 }
 
-/** Runs fn inside BEGIN/COMMIT; rolls back on any error and rethrows it. */
+/**
+ * Runs fn inside BEGIN/COMMIT; rolls back on any error and rethrows it. `begin` may carry more
+ * statements after the BEGIN (the transaction's settings), sent in the same round trip.
+ */
 export async function withTransaction<T>(
   client: pg.ClientBase,
   fn: () => Promise<T>,

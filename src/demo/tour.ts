@@ -110,7 +110,7 @@ export async function runTour(deps: TourDeps, rows: number): Promise<void> {
         schemaOf: (family) => config.schemas[family as FamilyName],
         unavailable: (family) => whyNotApplied(client, namedTargets([family], config)[0]!),
       },
-      allTargets(),
+      await allTargets(),
       { dryRun: false },
     ),
   );

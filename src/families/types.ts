@@ -76,8 +76,13 @@ export interface MigrationFamily {
  */
 export interface FamilyDefinition extends MigrationFamily {
   name: FamilyName;
-  /** The derived tables `dbops resync` can rebuild for this family, in the order `all` runs them. */
-  resyncTargets: ResyncTarget[];
+  /**
+   * Names of the derived tables `dbops resync` can rebuild for this family, in the order `all`
+   * runs them: the allowlist, known without loading the targets' code.
+   */
+  resyncTargetNames: string[];
+  /** Those targets, in the same order (loaded by resync and the demo; check and migrate never). */
+  loadResyncTargets(): Promise<ResyncTarget[]>;
   /** The demo's data and drift for this family (loaded only by `dbops demo` and the bench). */
   loadDemo(): Promise<DemoFamily>;
 }

@@ -1,5 +1,5 @@
-import { Chalk } from 'chalk';
 import Table from 'cli-table3';
+import type { Style } from '../report/style.js';
 import { paint } from '../report/table.js';
 import { familyCells, matrixFamilies } from './matrix.js';
 import { summaryCounts } from './status.js';
@@ -11,9 +11,9 @@ import type { FleetReport } from './types.js';
  */
 export function renderFleetTable(
   report: FleetReport,
-  options: { color: boolean; width?: number },
+  options: { color: boolean; style: Style; width?: number },
 ): string {
-  const c = new Chalk({ level: options.color ? 1 : 0 });
+  const c = options.style;
   const width = options.width ?? 100;
   const families = matrixFamilies(report.targets);
   const phases = report.targets.some((t) => t.phase);

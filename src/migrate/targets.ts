@@ -3,7 +3,7 @@ import type { ResolvedConfig } from '../config.js';
 import { PreconditionError } from '../errors.js';
 import { availableFamilies, getFamily } from '../families/index.js';
 import type { FamilyName } from '../families/names.js';
-import { readAppliedAll } from './history.js';
+import { type AppliedMigration, readAppliedAll } from './history.js';
 import type { FamilyTarget } from './runOne.js';
 
 /** Targets for family names given on the command line (validated against the registry). */
@@ -52,8 +52,9 @@ export async function defaultTargets(
 export function checkedTargets(
   client: pg.ClientBase,
   config: ResolvedConfig,
+  history?: Map<string, AppliedMigration[]>,
 ): Promise<FamilyTarget[]> {
-  return configuredOr(client, config, async (_target, applied) => applied > 0);
+  return configuredOr(client, config, async (_target, applied) => applied > 0, history);
 }
 
 /** The config's families, else every family for which `detect` (given its applied count) says yes. */
@@ -61,15 +62,19 @@ async function configuredOr(
   client: pg.ClientBase,
   config: ResolvedConfig,
   detect: (target: FamilyTarget, applied: number) => Promise<boolean>,
+  /** Every family's history, when the caller has read it already. */
+  read?: Map<string, AppliedMigration[]>,
 ): Promise<FamilyTarget[]> {
   if (config.families) return namedTargets(config.families, config);
   const found: FamilyTarget[] = [];
   const all = namedTargets(availableFamilies(), config);
   // One history read for every family: every migrate up, check and resync pays it.
-  const history = await readAppliedAll(
-    client,
-    all.map((t) => String(t.def.name)),
-  );
+  const history =
+    read ??
+    (await readAppliedAll(
+      client,
+      all.map((t) => String(t.def.name)),
+    ));
   for (const target of all) {
     const applied = history.get(String(target.def.name))?.length ?? 0;
     if (await detect(target, applied)) found.push(target);

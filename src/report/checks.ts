@@ -1,7 +1,7 @@
-import type { ChalkInstance } from 'chalk';
 import type { SkewAnalysis } from '../checks/skew.js';
 import type { KeyDiagnosis } from '../checks/skewBound.js';
 import type { CheckResult } from '../checks/types.js';
+import type { Style } from './style.js';
 import { makeReport, type Report, type ReportItem } from './types.js';
 
 /** The item a report carries when no check ran at all: checking nothing is not a pass. */
@@ -117,7 +117,7 @@ const BLOCKS = [' ', '▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
  * hot columns red and marked H below, cold ones blue and marked c, the average as a dotted line.
  * Wider tables wrap into blocks of `width` columns.
  */
-export function skewHistogram(a: SkewAnalysis, c: ChalkInstance, width = 80, height = 8): string[] {
+export function skewHistogram(a: SkewAnalysis, c: Style, width = 80, height = 8): string[] {
   if (a.max <= 0) return [];
   const parts = [...a.partitions].sort((x, y) =>
     x.name.localeCompare(y.name, undefined, { numeric: true }),

@@ -1,7 +1,6 @@
 import type pg from 'pg';
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition, PreflightResult } from '../types.js';
-import { checkpointsTarget } from './resync.js';
 
 /**
  * Everything the three migrations rely on, read from the catalog in one round (shape.ts): how
@@ -47,6 +46,7 @@ export const checkpointFamily: FamilyDefinition = {
     },
   ],
   preflight: checkpointPreflight,
-  resyncTargets: [checkpointsTarget],
+  resyncTargetNames: ['checkpoints'],
+  loadResyncTargets: () => import('./resync.js').then((m) => [m.checkpointsTarget]),
   loadDemo: () => import('./demo.js').then((m) => m.checkpointDemo),
 };

@@ -1,6 +1,5 @@
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition } from '../types.js';
-import { partitionLookupTarget } from './resync.js';
 
 /** Queen's partition_lookup: newest message per partition, kept by a statement-level trigger. */
 export const lookupFamily: FamilyDefinition = {
@@ -16,6 +15,7 @@ export const lookupFamily: FamilyDefinition = {
   // Loaded when a migration runs: check and resync, which load the registry too, never need it.
   preflight: (client, schema) =>
     import('./preflight.js').then((m) => m.lookupPreflight(client, schema)),
-  resyncTargets: [partitionLookupTarget],
+  resyncTargetNames: ['partition-lookup'],
+  loadResyncTargets: () => import('./resync.js').then((m) => [m.partitionLookupTarget]),
   loadDemo: () => import('./demo.js').then((m) => m.lookupDemo),
 };

@@ -1,6 +1,5 @@
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition } from '../types.js';
-import { chunkingStatsTarget } from './resync.js';
 
 /** Semantik's chunks: 16 HASH partitions moved, online and reversibly, to 100 LIST partitions. */
 export const partitionFamily: FamilyDefinition = {
@@ -19,6 +18,7 @@ export const partitionFamily: FamilyDefinition = {
   // Loaded when a migration runs: check and resync, which load the registry too, never need it.
   preflight: (client, schema) =>
     import('./online/shape.js').then((m) => m.findChunksShapeProblems(client, schema)),
-  resyncTargets: [chunkingStatsTarget],
+  resyncTargetNames: ['chunking-stats'],
+  loadResyncTargets: () => import('./resync.js').then((m) => [m.chunkingStatsTarget]),
   loadDemo: () => import('./demo.js').then((m) => m.partitionDemo),
 };

@@ -1,8 +1,5 @@
 import { migrationSourcesDir, migrationsDir } from '../../paths.js';
 import type { FamilyDefinition } from '../types.js';
-import { sequencePreflight } from './preflight.js';
-import { sequenceNumbersTarget } from './resyncNumbers.js';
-import { conversationStatsTarget } from './resyncStats.js';
 
 /** Nova's per-conversation message sequence numbers and conversation counters. */
 export const sequenceFamily: FamilyDefinition = {
@@ -15,7 +12,9 @@ export const sequenceFamily: FamilyDefinition = {
     { table: 'conversation_members', columns: ['conversation_id'] },
     { table: 'messages', columns: ['id', 'conversation_id', 'created_at', 'content'] },
   ],
-  preflight: sequencePreflight,
+  // Loaded when a migration runs: check and resync, which load the registry too, never need it.
+  preflight: (client, schema, options) =>
+    import('./preflight.js').then((m) => m.sequencePreflight(client, schema, options)),
   // The backfill (0007) numbers messages and computes the counters; Nova's row triggers on
   // messages (its search index) must not fire on it, and nothing of the family needs its own to.
   backfillWrites: [
@@ -25,6 +24,13 @@ export const sequenceFamily: FamilyDefinition = {
       columns: ['last_sequence_number', 'member_count', 'last_message_id', 'last_message_at'],
     },
   ],
-  resyncTargets: [conversationStatsTarget, sequenceNumbersTarget],
+  resyncTargetNames: ['conversation-stats', 'sequence-numbers'],
+  loadResyncTargets: async () => {
+    const [stats, numbers] = await Promise.all([
+      import('./resyncStats.js'),
+      import('./resyncNumbers.js'),
+    ]);
+    return [stats.conversationStatsTarget, numbers.sequenceNumbersTarget];
+  },
   loadDemo: () => import('./demo.js').then((m) => m.sequenceDemo),
 };
