@@ -4,7 +4,7 @@ import { catalogSnapshot } from './db.js';
 /**
  * A full catalog snapshot of the given schemas, names included: everything catalogSnapshot
  * lists (relations, columns, constraints, indexes, triggers, functions, partition bounds) plus
- * owners and ACLs, comments, view and materialized view definitions (and whether populated),
+ * owners and ACLs (column ACLs too), which column owns each sequence, comments, view and materialized view definitions (and whether populated),
  * which index is attached to which parent index, and full function definitions. Two snapshots
  * are equal iff a `down` restored every name and definition.
  */
@@ -24,6 +24,16 @@ export async function fullCatalogSnapshot(
        SELECT format('comment %s.%s.%s %s', ns.nspname, c.relname, a.attname, col_description(c.oid, a.attnum))
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
         WHERE a.attnum > 0 AND NOT a.attisdropped AND col_description(c.oid, a.attnum) IS NOT NULL
+       UNION ALL
+       SELECT format('colacl %s.%s.%s %s', ns.nspname, c.relname, a.attname, a.attacl)
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+        WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+       UNION ALL
+       SELECT format('owned-by %s.%s %s.%s', ns.nspname, s.relname, t.relname, a.attname)
+         FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'
+         JOIN ns ON ns.oid = s.relnamespace JOIN pg_class t ON t.oid = d.refobjid
+         JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = d.refobjsubid
+        WHERE d.classid = 'pg_class'::regclass AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')
        UNION ALL
        SELECT format('collation %s.%s.%s %s', ns.nspname, c.relname, a.attname, a.attcollation::regcollation)
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace

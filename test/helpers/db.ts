@@ -81,15 +81,39 @@ export function waitForBackendLockWait(client: pg.ClientBase, pid: number): Prom
   return waitForLockWait(client, 'pid = $1', [pid]);
 }
 
-/** md5 over every row of a table in a stable order: equal iff the rows are identical. */
+/**
+ * md5 over every row of a table in a stable order: equal iff the rows are identical. With
+ * `columns` (quoted identifiers), over those columns only (a table's "original columns", before
+ * a family added its own); with `where` (an SQL condition on the table, alias t), over those rows.
+ */
 export async function tableChecksum(
   client: pg.ClientBase,
   qualifiedTable: string,
+  options: { columns?: string[]; where?: string } = {},
 ): Promise<string> {
+  const row = options.columns ? `row(${options.columns.map((c) => `t.${c}`).join(', ')})` : 't';
   const { rows } = await client.query<{ sum: string | null; n: string }>(
-    `SELECT md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) AS sum, count(*) AS n FROM ${qualifiedTable} t`,
+    `SELECT md5(coalesce(string_agg(${row}::text, E'\\n' ORDER BY ${row}::text), '')) AS sum, count(*) AS n
+       FROM ${qualifiedTable} t WHERE ${options.where ?? 'true'}`,
   );
   return `${rows[0]!.n}:${rows[0]!.sum}`;
+}
+
+/** The base tables of `schema` (qualified, quoted) with their columns now (quoted, in order). */
+export async function baseTableColumns(
+  client: pg.ClientBase,
+  schema: string,
+): Promise<Map<string, string[]>> {
+  const { rows } = await client.query<{ t: string; cols: string[] }>(
+    `SELECT format('%I.%I', n.nspname, c.relname) AS t,
+            array_agg(quote_ident(a.attname) ORDER BY a.attnum) AS cols
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+       JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+      WHERE n.nspname = $1 AND c.relkind IN ('r', 'p')
+      GROUP BY 1 ORDER BY 1`,
+    [schema],
+  );
+  return new Map(rows.map((r) => [r.t, r.cols]));
 }
 
 /**

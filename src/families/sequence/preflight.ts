@@ -2,6 +2,7 @@ import type pg from 'pg';
 import { quoteQualified } from '../../db/ident.js';
 import type { PreflightOptions, PreflightResult } from '../types.js';
 import { ADOPTABLE_COLUMNS, conversationColumnFindings } from './preflightCounters.js';
+import { nameCollisions } from './preflightNames.js';
 
 /** Columns the migrations compare, join or copy, with the type they assume. */
 const EXPECTED_TYPES: [table: string, column: string, type: string][] = [
@@ -135,6 +136,7 @@ export async function sequencePreflight(
       problems.push(
         `column ${schema}.${table}.${column} already exists and is not adopted: ${why}`,
       );
+  problems.push(...(await nameCollisions(client, schema)));
   const adoption = await conversationColumnFindings(client, schema, facts, options);
   problems.push(...adoption.problems);
   notes.push(...adoption.notes);
