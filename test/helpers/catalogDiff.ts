@@ -4,9 +4,10 @@ import { catalogSnapshot } from './db.js';
 /**
  * A full catalog snapshot of the given schemas, names included: everything catalogSnapshot
  * lists (relations, columns, constraints, indexes, triggers, functions, partition bounds) plus
- * owners and ACLs (column ACLs too), which column owns each sequence, comments, view and materialized view definitions (and whether populated),
- * which index is attached to which parent index, and full function definitions. Two snapshots
- * are equal iff a `down` restored every name and definition.
+ * owners and ACLs (column ACLs too), which column owns each sequence, comments, view and
+ * materialized view definitions (and whether populated), which index is attached to which parent
+ * index, and full function definitions. Two snapshots are equal iff a `down` restored every name
+ * and definition.
  */
 export async function fullCatalogSnapshot(
   client: pg.ClientBase,
