@@ -31,10 +31,11 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
 
 /**
  * One batch's first statement, prepared once per session (planning it on every batch was a
- * tenth of a drift repair's batch). $1, $2: the range [$1, $2] of ids; $3 the session's
- * lock_timeout in ms (0: none), $4 its deadlock_timeout in ms.
- * 1. Sets the transaction's lock_timeout to half of deadlock_timeout, or the session's if lower
- *    (see step 1 of the header), local to the batch's transaction.
+ * tenth of a drift repair's batch). $1, $2: the range [$1, $2] of ids.
+ * 1. Sets the transaction's lock_timeout to half of deadlock_timeout (at least 10 ms), or the
+ *    session's if lower (see step 1 of the header), local to the batch's transaction: the next
+ *    batch reads the session's settings again. (Read with current_setting: the pg_settings view
+ *    costs a few ms per read.)
  * 2. DIFF: the range's candidate checkpoints compared with both hot tables in one full join.
  *    Only candidates (process_at or reserved_until set: 10-15% of checkpoints) enter the join:
  *    any other checkpoint must have no hot row, so a hot row of one finds no partner and differs,
@@ -52,7 +53,9 @@ const BATCH = `
 WITH range AS MATERIALIZED (
   SELECT $1::bigint AS lo, $2::bigint AS hi,
          set_config('lock_timeout',
-                    least(nullif($3::int, 0), greatest($4::int / 2, 10)) || 'ms', true) AS lock_timeout
+                    least(nullif(extract(epoch FROM current_setting('lock_timeout')::interval) * 1000, 0),
+                          greatest(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500, 10))::int || 'ms',
+                    true) AS lock_timeout
 ), diff AS MATERIALIZED (
   SELECT coalesce(array_agg(coalesce(cp.id, r.id, v.id) ORDER BY coalesce(cp.id, r.id, v.id))
            FILTER (WHERE r.process_at IS DISTINCT FROM (CASE WHEN cp.ready THEN cp.process_at END)
@@ -84,25 +87,6 @@ SELECT ids, (SELECT count(*) FROM locked)::int AS locked,
 const FIRST = `
 SELECT least((SELECT min(id) FROM checkpoints), (SELECT min(id) FROM checkpoints_ready),
              (SELECT min(id) FROM checkpoints_reserved))::text AS first`;
-
-/** The session's lock_timeout and deadlock_timeout in ms, read once per session (BATCH's $3, $4). */
-const TIMEOUTS = `
-SELECT (SELECT setting::int FROM pg_settings WHERE name = 'lock_timeout') AS lock_timeout,
-       (SELECT setting::int FROM pg_settings WHERE name = 'deadlock_timeout') AS deadlock_timeout`;
-
-/** Per session: reading pg_settings costs a few ms, once per batch was ~10% of a resync. */
-const sessionTimeouts = new WeakMap<pg.ClientBase, Promise<[number, number]>>();
-
-function timeoutsOf(client: pg.ClientBase): Promise<[number, number]> {
-  let timeouts = sessionTimeouts.get(client);
-  if (!timeouts) {
-    timeouts = client
-      .query<{ lock_timeout: number; deadlock_timeout: number }>(TIMEOUTS)
-      .then(({ rows }) => [rows[0]!.lock_timeout, rows[0]!.deadlock_timeout]);
-    sessionTimeouts.set(client, timeouts);
-  }
-  return timeouts;
-}
 
 /**
  * Repairs the hot rows of the ids $1 with a fresh snapshot: upserts what the rule wants, deletes
@@ -196,7 +180,6 @@ export const checkpointsTarget: ResyncTarget = {
       lo = BigInt(rows[0]!.first);
     } else lo = BigInt(cursor) + 1n;
     const hi = lo > MAX_ID - BigInt(batchSize - 1) ? MAX_ID : lo + BigInt(batchSize - 1);
-    const [lockTimeout, deadlockTimeout] = await timeoutsOf(client);
     const batch = await client.query<{
       ids: string[];
       next_first: string | null;
@@ -205,7 +188,7 @@ export const checkpointsTarget: ResyncTarget = {
     }>({
       name: 'dbops-resync-checkpoints-batch',
       text: BATCH,
-      values: [lo.toString(), hi.toString(), lockTimeout, deadlockTimeout],
+      values: [lo.toString(), hi.toString()],
     });
     const { ids, next_first, low, high } = batch.rows[0]!;
     const counts =
