@@ -193,7 +193,9 @@ async function countByKey(
     const { rows } = await client.query<{ leaf: number; key: string | null; n: number }>(sql);
     const keys = group.map(() => new Map<string, number>());
     for (const r of rows) keys[r.leaf]!.set(r.key ?? '(null)', r.n);
-    group.forEach((leaf, i) => out.set(leaf.name, keys[i]!));
+    group.forEach((leaf, i) => {
+      out.set(leaf.name, keys[i]!);
+    });
     progress?.update(out.size);
   }
   progress?.finish();
@@ -238,7 +240,9 @@ async function keysFromStatistics(
     const freqs = r.freqs ?? [];
     const covered = r.null_frac + freqs.reduce((sum, f) => sum + f, 0);
     if (vals.length !== freqs.length || covered < 0.999) return undefined;
-    vals.forEach((v, j) => keys.set(v, Math.max(1, Math.round(freqs[j]! * leaf.reltuples))));
+    vals.forEach((v, j) => {
+      keys.set(v, Math.max(1, Math.round(freqs[j]! * leaf.reltuples)));
+    });
     const nulls = Math.round(r.null_frac * leaf.reltuples);
     if (nulls > 0) keys.set('(null)', nulls);
   }

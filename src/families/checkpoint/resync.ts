@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/types.js';
 
 /**
@@ -176,7 +175,8 @@ export const checkpointsTarget: ResyncTarget = {
     let lo: bigint;
     if (cursor === null) {
       const { rows } = await client.query<{ first: string | null }>(FIRST);
-      if (rows[0]!.first === null) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
+      if (rows[0]!.first === null)
+        return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
       lo = BigInt(rows[0]!.first);
     } else lo = BigInt(cursor) + 1n;
     const hi = lo > MAX_ID - BigInt(batchSize - 1) ? MAX_ID : lo + BigInt(batchSize - 1);
