@@ -201,7 +201,7 @@ export const partitionLookupTarget: ResyncTarget = {
   name: 'partition-lookup',
   family: 'lookup',
   title: 'queen.partition_lookup from queen.messages',
-  // 5,000 partitions per batch: at 50,000 partitions, batches of 1,000 cost about 1.5x the work of
+  // 5,000 partitions per batch: at 50,000 partitions, batches of 1,000 cost 1.3-1.5x the work of
   // batches of 5,000 (per-batch statements, probes restarted per batch); a batch of 5,000 holds
   // its drifted rows' locks for some tens of ms.
   defaultBatchSize: 5000,
