@@ -3,7 +3,7 @@
  * in one run. Each family (bench/ops/<family>.ts) builds its data in its own throwaway database.
  *
  *   node dist/bench/run.js [--rows 1000000] [--family lookup]... [--reps 3]
- *                          [--memory-rows <rows/10>] [--out bench/results]
+ *                          [--memory-rows <rows/10>] [--out bench/results] [--only <id-prefix>]...
  *
  * Prints one table (stdout; progress on stderr) and writes bench/results/<timestamp>.json.
  * Exits 1 when an operation failed or did not do its job (verification), not when a target is
@@ -29,6 +29,7 @@ import { BENCH_FAMILIES } from './ops/index.js';
 
 const USAGE = `usage: node dist/bench/run.js [--rows 1000000] [--family <name>]... [--reps 3]
                               [--memory-rows <rows/10>] [--out bench/results]
+                              [--only <operation id prefix, e.g. checkpoint.resync>]...
 families: ${Object.keys(BENCH_FAMILIES).join(', ')}`;
 const { values } = parseCommandLine();
 if (values.help) {
@@ -47,6 +48,10 @@ const families = names.map((name) => {
   if (!family) fail(`--family ${name}: unknown (known: ${Object.keys(BENCH_FAMILIES).join(', ')})`);
   return family;
 });
+/** --only: operations whose id starts with one of these (all when none is given). */
+const only = (values.only ?? []).flatMap((o) => o.split(','));
+const selected = (ops: BenchOperation[]) =>
+  only.length === 0 ? ops : ops.filter((op) => only.some((prefix) => op.id.startsWith(prefix)));
 const log = (message: string) => process.stderr.write(`[bench] ${message}\n`);
 
 const started = new Date();
@@ -65,7 +70,7 @@ try {
     current = `${family.name} (preparing ${rows} ${family.rowsLabel})`;
     await withFamilyDatabase(family, rows, async (ctx, ops) => {
       server ||= String((await ctx.client.query('SHOW server_version')).rows[0].server_version);
-      for (const op of ops) {
+      for (const op of selected(ops)) {
         current = op.id;
         log(`${op.id}: ${reps} run(s) per side`);
         operations.push(await timeOperation(ctx, family, op, small.get(op.id)));
@@ -168,7 +173,7 @@ async function memoryRun(family: BenchFamily): Promise<Map<string, number>> {
   current = `${family.name} (preparing ${memoryRows} ${family.rowsLabel})`;
   const peaks = new Map<string, number>();
   await withFamilyDatabase(family, memoryRows, async (ctx, ops) => {
-    for (const op of ops) {
+    for (const op of selected(ops)) {
       if (op.subject.kind !== 'cli') continue;
       current = `${op.id} (memory run)`;
       log(`${op.id}: memory run on ${memoryRows} ${family.rowsLabel}`);
@@ -254,6 +259,7 @@ function parseCommandLine() {
         help: { type: 'boolean', short: 'h' },
         rows: { type: 'string', default: '1000000' },
         family: { type: 'string', multiple: true },
+        only: { type: 'string', multiple: true },
         reps: { type: 'string', default: '3' },
         'memory-rows': { type: 'string' },
         out: {

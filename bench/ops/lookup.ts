@@ -149,7 +149,7 @@ function resync(
       ],
     },
     baseline: { kind: 'sql', sql: RESYNC_SQL },
-    ...(onePass ? {} : { note: batchedResyncNote('batches of 1,000 partitions') }),
+    ...(onePass ? {} : { note: batchedResyncNote('batches of 5,000 partitions') }),
     async setup(ctx) {
       const d = await drift(ctx);
       expected = { inserted: d.missing, updated: d.behind + d.ahead, deleted: d.orphaned };

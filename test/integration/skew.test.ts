@@ -177,4 +177,32 @@ describe('check skew judged against what a placement of the collections can reac
     );
     expect(r.stdout).toContain('hot keyed_0: 2000 rows (2.0 x avg): a 50%, b 50%');
   });
+
+  it('with fresh statistics, rows per collection come from pg_stats (no scan): the same judgement, as an estimate', async () => {
+    const counted = await keyedSkew();
+    expect(counted.skew.method).toBe('exact');
+    await db.client.query('SELECT pg_stat_force_next_flush()');
+    await db.client.query('SELECT 1');
+    await db.client.query('ANALYZE keyed');
+    const r = await keyedSkew();
+    expect(r.skew.method).toBe('estimate');
+    expect(r.skew.fallbackReason).toBeUndefined();
+    expect(r).toMatchObject({ code: 1, status: 'fail' });
+    expect(r.skew).toMatchObject({ cause: 'hash', ratio: 2, total: counted.skew.total });
+    // a and b tie (1000 rows each): which one is named to move may differ between the two.
+    const { distinct, bestMax, excess, oversized } = counted.skew.keys;
+    expect(r.skew.keys).toMatchObject({ distinct, bestMax, excess, oversized });
+    expect(r.hint).toContain('move 1 collection_id (1000 rows) out of keyed_0');
+    // More collections in a partition than the statistics target keeps: counted again.
+    await db.client.query(
+      `INSERT INTO keyed SELECT 'many' || g, 9, g FROM generate_series(1, 300) g`,
+    );
+    await db.client.query('SELECT pg_stat_force_next_flush()');
+    await db.client.query('SELECT 1');
+    await db.client.query('SET default_statistics_target = 100');
+    await db.client.query('ANALYZE keyed');
+    const many = await keyedSkew();
+    expect(many.skew.method).toBe('exact');
+    expect(many.skew.fallbackReason).toContain('do not list every collection_id');
+  });
 });

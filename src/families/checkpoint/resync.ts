@@ -1,4 +1,3 @@
-import type pg from 'pg';
 import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/types.js';
 
 /**
@@ -11,83 +10,82 @@ import type { BatchOutcome, ResyncCounts, ResyncTarget } from '../../resync/type
  * session holding their checkpoint's row lock. Each batch is one transaction over a range of
  * `batchSize` ids, starting at the next id present in checkpoints or either hot table (so gaps
  * in the ids cost nothing, and hot rows whose checkpoint is gone are in some range too):
- * 1. RANGE sets the transaction's lock_timeout to half of deadlock_timeout (so against a writer
- *    that takes checkpoints out of id order the batch always gives up first, the runner retries
- *    it, and the application is never the deadlock victim) and finds where the range starts
- *    (three index probes; nothing found: done).
- * 2. DIFF_AND_LOCK compares the range's candidate checkpoints with both hot tables in one full
- *    join (a set-based pass, no per-row probes) and locks FOR SHARE, in id order, only the
- *    checkpoints whose hot rows differ. A writer of one of them waits for this batch; one that commits
- *    first is waited for. A checkpoint that matched at this statement's snapshot is neither
- *    locked nor written: every committed state of it since is its writers' triggers' doing
- *    (the trigger writes both hot rows from the final row alone, and a writer's checkpoint row
- *    and hot rows commit together), so it is right.
- * 3. REPAIR runs with a fresh snapshot taken after the locks, so it sees the committed state of
+ * 1. BATCH (one statement) sets the transaction's lock_timeout to half of deadlock_timeout (so
+ *    against a writer that takes checkpoints out of id order the batch always gives up first,
+ *    the runner retries it, and the application is never the deadlock victim), finds where the
+ *    range starts (three index probes; nothing found: done), compares the range's candidate
+ *    checkpoints with both hot tables in one full join (a set-based pass, no per-row probes) and
+ *    locks FOR SHARE, in id order, only the checkpoints whose hot rows differ. A writer of one of
+ *    them waits for this batch; one that commits first is waited for. A checkpoint that matched
+ *    at this statement's snapshot is neither locked nor written: every committed state of it
+ *    since is its writers' triggers' doing (the trigger writes both hot rows from the final row
+ *    alone, and a writer's checkpoint row and hot rows commit together), so it is right.
+ *    A range with nothing to repair costs this one statement (and the transaction's BEGIN and
+ *    COMMIT).
+ * 2. REPAIR runs with a fresh snapshot taken after the locks, so it sees the committed state of
  *    every locked checkpoint and every hot row its writers' triggers wrote; it writes only rows
  *    that still differ. Hot rows whose checkpoint is gone (possible only with the foreign keys'
  *    triggers disabled) have nothing to lock and are deleted here too.
  */
 
-/** Half of deadlock_timeout (see step 1), or the session's lock_timeout if lower, in ms. */
-const BATCH_LOCK_TIMEOUT = `
-SELECT least(nullif(l.setting::int, 0), greatest(d.setting::int / 2, 10)) || 'ms' AS timeout
-  FROM pg_settings l, pg_settings d
- WHERE l.name = 'lock_timeout' AND d.name = 'deadlock_timeout'`;
-
-/** Per session: reading pg_settings costs a few ms, once per batch was ~10% of a resync. */
-const lockTimeouts = new WeakMap<pg.ClientBase, Promise<string>>();
-
-function batchLockTimeout(client: pg.ClientBase): Promise<string> {
-  let timeout = lockTimeouts.get(client);
-  if (!timeout) {
-    timeout = client
-      .query<{ timeout: string }>(BATCH_LOCK_TIMEOUT)
-      .then(({ rows }) => rows[0]!.timeout);
-    lockTimeouts.set(client, timeout);
-  }
-  return timeout;
-}
-
 /**
- * Sets the batch's lock timeout $2 (see step 1); finds the smallest id after the cursor $1 in any
- * of the three tables (NULL: done) and checkpoints' id bounds, for progress, which counts ids.
+ * One batch's first statement, prepared once per session (planning it on every batch was a
+ * tenth of a drift repair's batch). $1, $2: the range [$1, $2] of ids.
+ * 1. Sets the transaction's lock_timeout to half of deadlock_timeout (at least 10 ms), or the
+ *    session's if lower (see step 1 of the header), local to the batch's transaction: the next
+ *    batch reads the session's settings again. (Read with current_setting: the pg_settings view
+ *    costs a few ms per read.)
+ * 2. DIFF: the range's candidate checkpoints compared with both hot tables in one full join.
+ *    Only candidates (process_at or reserved_until set: 10-15% of checkpoints) enter the join:
+ *    any other checkpoint must have no hot row, so a hot row of one finds no partner and differs,
+ *    as does a hot row whose checkpoint is gone (filtering first made the pass 1.5-2x faster).
+ *    The rule is checkpoint_is_ready(c), inlined by the planner (a SQL function without SET
+ *    clauses), so it costs no function call per row.
+ * 3. LOCK: the checkpoints whose hot rows differ, FOR SHARE in id order. The setting of 1 is in
+ *    force by then: the lock scan needs DIFF's ids, and DIFF's candidate scan is gated on the
+ *    CTE that sets it (a MATERIALIZED CTE runs only when read).
+ * 4. Where the next range starts: the smallest id after $2 in any of the three tables (three
+ *    index probes; none: this is the last batch), so gaps in the ids cost nothing and the run
+ *    needs no extra statement to find its end. Also checkpoints' id bounds, for progress.
  */
-const RANGE = `
-SELECT set_config('lock_timeout', $2, true),
-       least((SELECT min(id) FROM checkpoints WHERE id > $1::bigint),
-             (SELECT min(id) FROM checkpoints_ready WHERE id > $1::bigint),
-             (SELECT min(id) FROM checkpoints_reserved WHERE id > $1::bigint))::text AS first,
-       (SELECT min(id) FROM checkpoints)::text AS low,
-       (SELECT max(id) FROM checkpoints)::text AS high`;
-
-/**
- * The ids in ($1, $2] whose hot rows differ from the rule, their checkpoints locked. Only
- * candidates (process_at or reserved_until set: 10-15% of checkpoints) enter the join: any other
- * checkpoint must have no hot row, so a hot row of one finds no partner and differs, as does a
- * hot row whose checkpoint is gone (filtering first made the pass 1.5-2x faster). The rule is
- * checkpoint_is_ready(c), inlined by the planner (a SQL function without SET clauses), so it
- * costs no function call per row.
- */
-const DIFF_AND_LOCK = `
-WITH diff AS MATERIALIZED (
+const BATCH = `
+WITH range AS MATERIALIZED (
+  SELECT $1::bigint AS lo, $2::bigint AS hi,
+         set_config('lock_timeout',
+                    least(nullif(extract(epoch FROM current_setting('lock_timeout')::interval) * 1000, 0),
+                          greatest(extract(epoch FROM current_setting('deadlock_timeout')::interval) * 500, 10))::int || 'ms',
+                    true) AS lock_timeout
+), diff AS MATERIALIZED (
   SELECT coalesce(array_agg(coalesce(cp.id, r.id, v.id) ORDER BY coalesce(cp.id, r.id, v.id))
            FILTER (WHERE r.process_at IS DISTINCT FROM (CASE WHEN cp.ready THEN cp.process_at END)
                       OR v.reserved_until IS DISTINCT FROM cp.reserved_until), '{}') AS ids
     FROM (SELECT c.id, c.process_at, c.reserved_until, checkpoint_is_ready(c) AS ready
             FROM checkpoints c
-           WHERE c.id > $1::bigint AND c.id <= $2::bigint
-             AND (c.process_at IS NOT NULL OR c.reserved_until IS NOT NULL)) cp
+           WHERE c.id >= $1::bigint AND c.id <= $2::bigint
+             AND (c.process_at IS NOT NULL OR c.reserved_until IS NOT NULL)
+             AND (SELECT lock_timeout FROM range) IS NOT NULL) cp
     FULL JOIN (SELECT id, process_at FROM checkpoints_ready
-                WHERE id > $1::bigint AND id <= $2::bigint) r ON r.id = cp.id
+                WHERE id >= $1::bigint AND id <= $2::bigint) r ON r.id = cp.id
     FULL JOIN (SELECT id, reserved_until FROM checkpoints_reserved
-                WHERE id > $1::bigint AND id <= $2::bigint) v ON v.id = coalesce(cp.id, r.id)
+                WHERE id >= $1::bigint AND id <= $2::bigint) v ON v.id = coalesce(cp.id, r.id)
 ), locked AS (
   SELECT c.id FROM checkpoints c
    WHERE c.id = ANY ((SELECT ids FROM diff)::bigint[])
    ORDER BY c.id
      FOR SHARE OF c
 )
-SELECT ids, (SELECT count(*) FROM locked)::int AS locked FROM diff`;
+SELECT ids, (SELECT count(*) FROM locked)::int AS locked,
+       least((SELECT min(id) FROM checkpoints WHERE id > $2::bigint),
+             (SELECT min(id) FROM checkpoints_ready WHERE id > $2::bigint),
+             (SELECT min(id) FROM checkpoints_reserved WHERE id > $2::bigint))::text AS next_first,
+       (SELECT min(id) FROM checkpoints)::text AS low,
+       (SELECT max(id) FROM checkpoints)::text AS high
+  FROM diff`;
+
+/** Where the first range starts: the smallest id in any of the three tables (NULL: none). */
+const FIRST = `
+SELECT least((SELECT min(id) FROM checkpoints), (SELECT min(id) FROM checkpoints_ready),
+             (SELECT min(id) FROM checkpoints_reserved))::text AS first`;
 
 /**
  * Repairs the hot rows of the ids $1 with a fresh snapshot: upserts what the rule wants, deletes
@@ -127,7 +125,7 @@ SELECT (SELECT count(*) FILTER (WHERE inserted) FROM upserted)::int AS inserted,
        (SELECT count(*) FILTER (WHERE NOT inserted) FROM upserted)::int AS updated,
        ((SELECT count(*) FROM ready_deleted) + (SELECT count(*) FROM reserved_deleted))::int AS deleted`;
 
-const MIN_ID = -9223372036854775808n;
+const MAX_ID = 9223372036854775807n;
 
 /** What a run would do, read-only: per hot row, classified as the batches would. */
 const COUNT_DRIFT = `
@@ -168,26 +166,46 @@ export const checkpointsTarget: ResyncTarget = {
     return rows[0]!;
   },
 
+  // Both statements are prepared once per session (named). BATCH gets its range as parameters,
+  // so its first (custom) plans see how much of the table it covers: index range scans for a
+  // batch, sequential scans when one batch covers the table.
+  // The cursor is the id before the next range's first id: each batch finds where the next one
+  // starts (see BATCH), so the last batch ends the run without an empty one after it.
   async repairBatch(client, cursor, batchSize): Promise<BatchOutcome> {
-    const range = await client.query<{
-      first: string | null;
+    let lo: bigint;
+    if (cursor === null) {
+      const { rows } = await client.query<{ first: string | null }>(FIRST);
+      if (rows[0]!.first === null)
+        return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
+      lo = BigInt(rows[0]!.first);
+    } else lo = BigInt(cursor) + 1n;
+    const hi = lo > MAX_ID - BigInt(batchSize - 1) ? MAX_ID : lo + BigInt(batchSize - 1);
+    const batch = await client.query<{
+      ids: string[];
+      next_first: string | null;
       low: string | null;
       high: string | null;
-    }>(RANGE, [cursor ?? MIN_ID.toString(), await batchLockTimeout(client)]);
-    const { first, low, high } = range.rows[0]!;
-    if (first === null) return { next: null, keys: 0, inserted: 0, updated: 0, deleted: 0 };
-    const from = BigInt(first) - 1n;
-    const to = from + BigInt(batchSize);
-    const diff = await client.query<{ ids: string[] }>(DIFF_AND_LOCK, [
-      from.toString(),
-      to.toString(),
-    ]);
-    const ids = diff.rows[0]!.ids;
+    }>({
+      name: 'dbops-resync-checkpoints-batch',
+      text: BATCH,
+      values: [lo.toString(), hi.toString()],
+    });
+    const { ids, next_first, low, high } = batch.rows[0]!;
     const counts =
       ids.length === 0
         ? { inserted: 0, updated: 0, deleted: 0 }
-        : (await client.query<ResyncCounts>(REPAIR, [ids])).rows[0]!;
-    return { next: to.toString(), keys: idsCovered(cursor, to, low, high), ...counts };
+        : (
+            await client.query<ResyncCounts>({
+              name: 'dbops-resync-checkpoints-repair',
+              text: REPAIR,
+              values: [ids],
+            })
+          ).rows[0]!;
+    return {
+      next: next_first === null ? null : (BigInt(next_first) - 1n).toString(),
+      keys: idsCovered(lo - 1n, hi, low, high),
+      ...counts,
+    };
   },
 };
 
@@ -195,9 +213,9 @@ export const checkpointsTarget: ResyncTarget = {
  * Checkpoint ids from the cursor (or the first checkpoint) to `to`, capped at the last
  * checkpoint: what a batch adds to the progress, whose total is max(id) - min(id) + 1.
  */
-function idsCovered(cursor: string | null, to: bigint, low: string | null, high: string | null) {
+function idsCovered(after: bigint, to: bigint, low: string | null, high: string | null) {
   if (low === null || high === null) return 0;
-  const start = cursor === null ? BigInt(low) - 1n : BigInt(cursor);
+  const start = after < BigInt(low) - 1n ? BigInt(low) - 1n : after;
   const end = to < BigInt(high) ? to : BigInt(high);
   return end > start ? Number(end - start) : 0;
 }
