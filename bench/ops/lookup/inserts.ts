@@ -1,8 +1,12 @@
-import type { BenchContext, BenchOperation, SideName } from '../../lib/types.js';
+import { dbopsOrThrow } from '../../lib/cli.js';
+import type { BenchContext, BenchOperation, RunOutput, SideName } from '../../lib/types.js';
 import { PUSH_SQL } from './baselines.js';
 
 /** Statements per timed run at --rows 1,000,000 for each batch size (about a second each). */
 const STATEMENTS: Record<number, number> = { 1: 500, 10: 300, 100: 100, 1000: 20 };
+
+/** Concurrent writers of the `-w8` operations (each pushes the statements above, on its own connection). */
+const WRITERS = 8;
 
 const CREATE_TRIGGER = `
 CREATE TRIGGER trg_update_partition_lookup
@@ -18,23 +22,30 @@ FOR EACH STATEMENT EXECUTE FUNCTION queen.update_partition_lookup_trigger()`;
  * one lookup row per message) and is its partition's newest message, so every upsert writes.
  * "Without" means the trigger dropped: a disabled trigger with a transition table still makes
  * PostgreSQL capture the transition table.
+ * The `-w8` operations run the same pushes from 8 connections at once (issue 21 item 5: the
+ * trigger's cost measured with 8 concurrent writers as well as one); writers that upsert the same
+ * lookup row queue on its row lock.
  */
 export function insertOperations(rows: number): BenchOperation[] {
   const scale = Math.min(1, Math.max(0.02, rows / 1_000_000));
   let partitionIds: string[] = [];
   let clock = Date.parse('2030-01-01T00:00:00Z');
-  const op = (batch: number): BenchOperation => {
-    const statements = Math.max(2, Math.round(STATEMENTS[batch]! * scale));
+  const op = (batch: number, writers = 1): BenchOperation => {
+    const statements = Math.max(2, Math.round(STATEMENTS[batch]! * scale)) * writers;
     let run = { from: '', to: '', partitions: new Set<string>() };
+    const push = () =>
+      writers > 1 ? concurrentPushes(batch, statements) : pushes(batch, statements);
     return {
-      id: `lookup.insert-b${batch}`,
-      title: `insert ${batch} row${batch > 1 ? 's' : ''}/statement: with trigger vs without`,
+      id: `lookup.insert-b${batch}${writers > 1 ? `-w${writers}` : ''}`,
+      title: `insert ${batch} row${batch > 1 ? 's' : ''}/statement${writers > 1 ? `, ${writers} writers` : ''}: with trigger vs without`,
       units: { count: statements * batch, label: 'rows' },
       target: batch >= 100 ? 1.5 : undefined,
-      subject: pushes(batch, statements),
-      baseline: pushes(batch, statements),
+      subject: push(),
+      baseline: push(),
       async setup(ctx) {
         if (partitionIds.length > 0) return;
+        // Run alone (bench --only), nothing before this has migrated: the trigger's function must exist.
+        await dbopsOrThrow(ctx.db.url, 'migrate', 'up', 'lookup');
         const { rows: ids } = await ctx.client.query<{ id: string }>(
           'SELECT id::text FROM queen.partitions ORDER BY id',
         );
@@ -81,8 +92,35 @@ export function insertOperations(rows: number): BenchOperation[] {
         },
       };
     }
+
+    /** `count` pushes split over WRITERS connections running at once (connects untimed). */
+    function concurrentPushes(size: number, count: number): BenchOperation['baseline'] {
+      const one = pushes(size, count);
+      if (one.kind !== 'sql') throw new Error('pushes() is an SQL side');
+      return {
+        kind: 'fn',
+        sql: one.sql,
+        async run(ctx): Promise<RunOutput> {
+          const params = Array.from({ length: count }, (_, i) => one.params!(i));
+          const clients = await Promise.all(
+            Array.from({ length: writers }, () => ctx.db.connect()),
+          );
+          try {
+            const started = performance.now();
+            await Promise.all(
+              clients.map(async (c, w) => {
+                for (let i = w; i < count; i += writers) await c.query(one.sql, params[i]);
+              }),
+            );
+            return { ms: performance.now() - started };
+          } finally {
+            await Promise.all(clients.map((c) => c.end()));
+          }
+        },
+      };
+    }
   };
-  return [op(1), op(10), op(100), op(1000)];
+  return [op(1), op(10), op(100), op(1000), op(100, WRITERS), op(1000, WRITERS)];
 }
 
 /** The trigger exists for the subject, not for the baseline. */
