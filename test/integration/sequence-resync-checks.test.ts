@@ -1,4 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ASSIGN_SEQUENCE_BODY } from '../../migrations/sequence/0003_message_sequence.js';
+import { ADVANCE_LAST_MESSAGE_BODY } from '../../migrations/sequence/0005_last_message.js';
+import {
+  ADVANCE_LAST_MESSAGE_STATEMENT_BODY,
+  ASSIGN_SEQUENCE_AND_TSV_BODY,
+} from '../../migrations/sequence/0010_cheaper_insert_triggers.js';
 import { novaBaseSchemaSql, seedNova } from '../../src/families/sequence/fixture.js';
 import { runCli, startCli } from '../helpers/cli.js';
 import { createTestDatabase, type TestDatabase, tableChecksum } from '../helpers/db.js';
@@ -132,8 +138,51 @@ describe('sequence checks and resync', () => {
     for (const t of JSON.parse(again.stdout).targets)
       expect(t.numbers).toMatchObject({ inserted: 0, updated: 0, deleted: 0 });
 
-    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '2'], { url: db.url });
+    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '3'], { url: db.url });
     expect(redo.code, redo.stderr).toBe(0);
+    expect(byId((await checkJson(['schema', 'sequence'])).doc, 'sequence.schema').status).toBe(
+      'ok',
+    );
+  });
+
+  it("0010's down puts back 0003's and 0005's insert triggers and functions exactly; up again", async () => {
+    const definitions = async () => {
+      const { rows } = await db.client.query<{ name: string; def: string }>(
+        `SELECT tgname AS name, pg_get_triggerdef(oid) AS def FROM pg_trigger
+          WHERE tgrelid = 'messages'::regclass
+            AND tgname IN ('set_message_content_tsv', 'update_last_message_on_insert')
+          ORDER BY tgname`,
+      );
+      const { rows: fns } = await db.client.query<{ name: string; src: string }>(
+        `SELECT proname AS name, prosrc AS src FROM pg_proc
+          WHERE proname IN ('assign_message_sequence', 'advance_last_message') ORDER BY proname`,
+      );
+      return { triggers: rows.map((r) => r.def), bodies: fns.map((f) => [f.name, f.src.trim()]) };
+    };
+    const down = await runCli(['migrate', 'down', 'sequence', '--count', '1'], { url: db.url });
+    expect(down.code, down.stderr).toBe(0);
+    expect(await definitions()).toEqual({
+      triggers: [
+        'CREATE TRIGGER set_message_content_tsv BEFORE INSERT OR UPDATE OF content ON public.messages FOR EACH ROW EXECUTE FUNCTION message_content_tsv()',
+        'CREATE TRIGGER update_last_message_on_insert AFTER INSERT ON public.messages FOR EACH ROW EXECUTE FUNCTION advance_last_message()',
+      ],
+      bodies: [
+        ['advance_last_message', ADVANCE_LAST_MESSAGE_BODY.trim()],
+        ['assign_message_sequence', ASSIGN_SEQUENCE_BODY.trim()],
+      ],
+    });
+    const up = await runCli(['migrate', 'up', 'sequence'], { url: db.url });
+    expect(up.code, up.stderr).toBe(0);
+    expect(await definitions()).toEqual({
+      triggers: [
+        'CREATE TRIGGER set_message_content_tsv BEFORE UPDATE OF content ON public.messages FOR EACH ROW EXECUTE FUNCTION message_content_tsv()',
+        'CREATE TRIGGER update_last_message_on_insert AFTER INSERT ON public.messages REFERENCING NEW TABLE AS inserted_messages FOR EACH STATEMENT EXECUTE FUNCTION advance_last_message()',
+      ],
+      bodies: [
+        ['advance_last_message', ADVANCE_LAST_MESSAGE_STATEMENT_BODY.trim()],
+        ['assign_message_sequence', ASSIGN_SEQUENCE_AND_TSV_BODY.trim()],
+      ],
+    });
     expect(byId((await checkJson(['schema', 'sequence'])).doc, 'sequence.schema').status).toBe(
       'ok',
     );
@@ -153,7 +202,7 @@ describe('sequence checks and resync', () => {
       'trigger set_message_sequence is disabled',
     ]);
     await db.client.query('ALTER TABLE messages ENABLE TRIGGER set_message_sequence');
-    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '5'], { url: db.url });
+    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '6'], { url: db.url });
     expect(redo.code, redo.stderr).toBe(0);
     expect((await checkJson(['schema', 'sequence'])).code).toBe(0);
   });
@@ -193,7 +242,7 @@ describe('sequence checks and resync', () => {
     expect(errors.filter((e) => !underflow(e))).toEqual([]);
     expect(transactions).toBeGreaterThan(20);
     await expectOnlyGaps();
-    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '2'], { url: db.url });
+    const redo = await runCli(['migrate', 'redo', 'sequence', '--count', '3'], { url: db.url });
     expect(redo.code, redo.stderr).toBe(0);
   });
 });

@@ -232,6 +232,34 @@ describe('last_message', () => {
     expect((await stats(c1)).last_message_id).toBe(await newest(c1));
   });
 
+  it('a row ON CONFLICT skips on another unique index (after it took a number) never becomes the last message', async () => {
+    const [c1, c2] = [conversation(), conversation()];
+    await db.client.query(
+      `CREATE UNIQUE INDEX test_one_dedupe ON messages (content) WHERE content = 'dedupe'`,
+    );
+    try {
+      const taken = await sendMessage(db.client, c1, '2031-05-01');
+      await db.client.query(`UPDATE messages SET content = 'dedupe' WHERE id = $1`, [taken.id]);
+      const before = await stats(c2);
+      const { rows } = await db.client.query(
+        `INSERT INTO messages (conversation_id, sender_id, content, created_at)
+         VALUES ($1, gen_random_uuid(), 'dedupe', '2099-06-01'),
+                ($1, gen_random_uuid(), 'kept', '2098-06-01')
+         ON CONFLICT DO NOTHING RETURNING id`,
+        [c2],
+      );
+      expect(rows).toHaveLength(1);
+      const after = await stats(c2);
+      // The kept row (dated earlier than the skipped one) is the last message, not the skipped one.
+      expect(after.last_message_id).toBe(rows[0].id);
+      expect(after.last_message_id).toBe(await newest(c2));
+      // The skipped row took a number before the conflict was found: a gap, as documented.
+      expect(after.counter).toBe(before.counter + 2);
+    } finally {
+      await db.client.query('DROP INDEX test_one_dedupe');
+    }
+  });
+
   it('a back-dated insert never moves it backwards', async () => {
     const c = conversation();
     const before = await stats(c);
