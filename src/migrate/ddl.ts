@@ -41,8 +41,13 @@ export function dropFunctionSql(f: PlpgsqlFunction): string {
   return `DROP FUNCTION IF EXISTS ${f.name}(${f.argTypes ?? ''})`;
 }
 
-export function createTriggerSql(t: TriggerDef): string {
-  return `CREATE TRIGGER ${t.name}\n${t.clause}`;
+/**
+ * `orReplace` (PostgreSQL 14+) redefines an existing trigger under SHARE ROW EXCLUSIVE, the lock
+ * CREATE TRIGGER takes: DROP TRIGGER takes ACCESS EXCLUSIVE, and taking that after SHARE ROW
+ * EXCLUSIVE in one transaction can deadlock with a writer that read the table before writing it.
+ */
+export function createTriggerSql(t: TriggerDef, options: { orReplace?: boolean } = {}): string {
+  return `CREATE ${options.orReplace ? 'OR REPLACE ' : ''}TRIGGER ${t.name}\n${t.clause}`;
 }
 
 export function dropTriggerSql(t: TriggerDef): string {
