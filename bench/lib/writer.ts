@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { BenchOperation, RunOutput } from './types.js';
 
 /** Latency statistics of a writer that ran alongside a migration or resync. */
 export interface WriterStats {
@@ -47,6 +48,37 @@ export function startWriter(
         p99Ms: Math.round(p99),
         ...(firstError ? { firstError } : {}),
       };
+    },
+  };
+}
+
+/**
+ * An SQL side run `count` times, split over `writers` connections running at once (the connects
+ * are not timed): statement i goes to writer i mod `writers`, with the side's params for i.
+ */
+export function concurrently(
+  one: BenchOperation['baseline'],
+  count: number,
+  writers: number,
+): BenchOperation['baseline'] {
+  if (one.kind !== 'sql') throw new Error('concurrently() runs an SQL side');
+  return {
+    kind: 'fn',
+    sql: one.sql,
+    async run(ctx): Promise<RunOutput> {
+      const params = Array.from({ length: count }, (_, i) => one.params!(i));
+      const clients = await Promise.all(Array.from({ length: writers }, () => ctx.db.connect()));
+      try {
+        const started = performance.now();
+        await Promise.all(
+          clients.map(async (c, w) => {
+            for (let i = w; i < count; i += writers) await c.query(one.sql, params[i]);
+          }),
+        );
+        return { ms: performance.now() - started };
+      } finally {
+        await Promise.all(clients.map((c) => c.end()));
+      }
     },
   };
 }
