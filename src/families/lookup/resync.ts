@@ -82,17 +82,30 @@ SELECT (SELECT id::text FROM batch ORDER BY id DESC LIMIT 1) AS last,
        coalesce((SELECT array_agg(id::text ORDER BY id) FROM drifted), '{}') AS ids,
        coalesce((SELECT array_agg(row_key) FROM locked), '{}') AS placeholders`;
 
+/**
+ * Each partition's newest message (by created_at, then id) with its queue name: the truth every
+ * repair and count compares partition_lookup with. `lateral` is LEFT JOIN (partitions without a
+ * message get NULL message columns) or CROSS JOIN (they are left out); `where` filters partitions.
+ */
+function newestPerPartition(lateral: 'LEFT JOIN' | 'CROSS JOIN', where = ''): string {
+  return `SELECT p.id AS partition_id, q.name AS queue_name, m.id AS message_id, m.created_at
+    FROM partitions p
+    JOIN queues q ON q.id = p.queue_id
+    ${lateral} LATERAL (SELECT id, created_at FROM messages
+                        WHERE partition_id = p.id AND created_at IS NOT NULL
+                        ORDER BY created_at DESC, id DESC LIMIT 1) m${lateral === 'LEFT JOIN' ? ' ON true' : ''}${
+                          where
+                            ? `
+   ${where}`
+                            : ''
+                        }`;
+}
+
 // partition_id = ANY ($1) on the lookup side too: with only the join condition, a batch of a few
 // hundred drifted partitions made the planner scan the whole lookup table for the UPDATE/DELETE.
 const REPAIR_BATCH = `
 WITH truth AS MATERIALIZED (
-  SELECT p.id AS partition_id, q.name AS queue_name, m.id AS message_id, m.created_at
-    FROM partitions p
-    JOIN queues q ON q.id = p.queue_id
-    LEFT JOIN LATERAL (SELECT id, created_at FROM messages
-                        WHERE partition_id = p.id AND created_at IS NOT NULL
-                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
-   WHERE p.id = ANY ($1::uuid[])
+  ${newestPerPartition('LEFT JOIN', 'WHERE p.id = ANY ($1::uuid[])')}
 ), updated AS (
   UPDATE partition_lookup pl
      SET last_message_id = t.message_id, last_message_created_at = t.created_at, updated_at = now()
@@ -125,12 +138,7 @@ SELECT coalesce((SELECT array_agg(row_key) FROM updated), '{}') AS updated,
  */
 const SINGLE_PASS = `
 WITH truth AS MATERIALIZED (
-  SELECT q.name AS queue_name, p.id AS partition_id, m.id AS message_id, m.created_at
-    FROM partitions p
-    JOIN queues q ON q.id = p.queue_id
-   CROSS JOIN LATERAL (SELECT id, created_at FROM messages
-                        WHERE partition_id = p.id AND created_at IS NOT NULL
-                        ORDER BY created_at DESC, id DESC LIMIT 1) m
+  ${newestPerPartition('CROSS JOIN')}
 ), deleted AS (
   DELETE FROM partition_lookup pl
    WHERE NOT EXISTS (SELECT 1 FROM truth t
@@ -171,11 +179,7 @@ DELETE FROM partition_lookup pl
 /** What a run would do, classified per lookup row / partition, read-only. */
 const COUNT_DRIFT = `
 WITH truth AS (
-  SELECT p.id AS partition_id, q.name AS queue_name, m.id AS message_id, m.created_at
-    FROM partitions p JOIN queues q ON q.id = p.queue_id
-    LEFT JOIN LATERAL (SELECT id, created_at FROM messages
-                        WHERE partition_id = p.id AND created_at IS NOT NULL
-                        ORDER BY created_at DESC, id DESC LIMIT 1) m ON true
+  ${newestPerPartition('LEFT JOIN')}
 )
 SELECT
   (SELECT count(*) FROM truth t
