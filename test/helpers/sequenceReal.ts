@@ -189,3 +189,34 @@ export async function preexistingChecksums(
   const r = rows[0]!;
   return { columns: `${r.n}:${r.columns}`, numbers: `${r.n}:${r.numbers}` };
 }
+
+/**
+ * Makes `role` (a new LOGIN role) own Nova's three tables, with the rights `migrate up` needs
+ * and no superuser: the case where session_replication_role may not be set. Returns its URL.
+ */
+export async function novaOwnerRole(
+  client: pg.ClientBase,
+  database: { name: string; url: string },
+  role: string,
+): Promise<string> {
+  await client.query(`CREATE ROLE ${role} LOGIN;
+      ALTER TABLE conversations OWNER TO ${role};
+      ALTER TABLE conversation_members OWNER TO ${role};
+      ALTER TABLE messages OWNER TO ${role};
+      GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role};
+      GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role};
+      GRANT CREATE ON SCHEMA public TO ${role};
+      GRANT CREATE ON DATABASE ${database.name} TO ${role}`);
+  const url = new URL(database.url);
+  url.username = role;
+  url.password = '';
+  return url.toString();
+}
+
+/** Drops the roles (after their database), from the server's postgres database; best effort. */
+export async function dropRoles(databaseUrl: string, roles: string[]): Promise<void> {
+  const admin = new pg.Client({ connectionString: databaseUrl.replace(/\/[^/]*$/, '/postgres') });
+  await admin.connect().catch(() => {});
+  for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
+  await admin.end().catch(() => {});
+}

@@ -1,7 +1,7 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { growRealNova } from '../../src/families/sequence/fixture.js';
 import { runCli } from '../helpers/cli.js';
@@ -13,8 +13,10 @@ import {
 } from '../helpers/db.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import {
+  dropRoles,
   messageNumbers,
   NOVA_WRITES,
+  novaOwnerRole,
   preexistingChecksums,
   rememberPreexisting,
   startLoop,
@@ -226,26 +228,12 @@ describe("sequence on Nova's real schema as a role that may not set session_repl
   beforeAll(async () => {
     db = await createTestDatabase('sequence_real_role');
     await loadRealFixture(db.client, 'sequence_real.sql');
-    await db.client.query(`CREATE ROLE ${role} LOGIN;
-      ALTER TABLE conversations OWNER TO ${role};
-      ALTER TABLE conversation_members OWNER TO ${role};
-      ALTER TABLE messages OWNER TO ${role};
-      GRANT ALL ON ALL TABLES IN SCHEMA public TO ${role};
-      GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${role};
-      GRANT CREATE ON SCHEMA public TO ${role};
-      GRANT CREATE ON DATABASE ${db.name} TO ${role}`);
-    const url = new URL(db.url);
-    url.username = role;
-    url.password = '';
-    roleUrl = url.toString();
+    roleUrl = await novaOwnerRole(db.client, db, role);
   }, 60_000);
 
   afterAll(async () => {
     await db?.drop();
-    const admin = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
-    await admin.connect().catch(() => {});
-    await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
-    await admin.end().catch(() => {});
+    await dropRoles(db.url, [role]);
   });
 
   it("is refused naming Nova's triggers and --fire-app-triggers; with the flag, the rehearsal refuses on the broken trigger; nothing changed", async () => {

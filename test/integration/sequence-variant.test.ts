@@ -1,7 +1,6 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { growRealNova } from '../../src/families/sequence/fixture.js';
 import { diffCatalog, fullCatalogSnapshot } from '../helpers/catalogDiff.js';
@@ -14,7 +13,9 @@ import {
 } from '../helpers/db.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import {
+  dropRoles,
   NOVA_WRITES,
+  novaOwnerRole,
   preexistingChecksums,
   rememberPreexisting,
   startLoop,
@@ -384,27 +385,12 @@ describe('the drifted Nova as a role that may not set session_replication_role: 
     db = await createTestDatabase('sequence_variant_role');
     await loadRealFixture(db.client, 'sequence_real.sql');
     await db.client.query(drift(grantee));
-    await db.client.query(`CREATE ROLE ${owner} LOGIN;
-      ALTER TABLE conversations OWNER TO ${owner};
-      ALTER TABLE conversation_members OWNER TO ${owner};
-      ALTER TABLE messages OWNER TO ${owner};
-      GRANT ALL ON ALL TABLES IN SCHEMA public TO ${owner};
-      GRANT ALL ON ALL SEQUENCES IN SCHEMA public TO ${owner};
-      GRANT CREATE ON SCHEMA public TO ${owner};
-      GRANT CREATE ON DATABASE ${db.name} TO ${owner}`);
-    const url = new URL(db.url);
-    url.username = owner;
-    url.password = '';
-    ownerUrl = url.toString();
+    ownerUrl = await novaOwnerRole(db.client, db, owner);
   }, 120_000);
 
   afterAll(async () => {
     await db?.drop();
-    const admin = new pg.Client({ connectionString: db.url.replace(/\/[^/]*$/, '/postgres') });
-    await admin.connect().catch(() => {});
-    for (const role of [grantee, owner])
-      await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
-    await admin.end().catch(() => {});
+    await dropRoles(db.url, [grantee, owner]);
   });
 
   it('is refused naming it; with Nova fixed and --fire-app-triggers it fires once per backfilled message; down restores the catalog', async () => {
