@@ -1,11 +1,10 @@
-import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
 import { readCatalog, type TableSnapshot, updateTriggersFor } from '../catalog/snapshot.js';
 import { quoteIdent, quoteQualified } from '../db/ident.js';
 import { isPgError } from '../errors.js';
 import type { BackfillWrite, MigrationFamily } from '../families/types.js';
-import type { DbopsMigration } from './context.js';
-import { listMigrationFiles } from './files.js';
+
+import { migrationManifests } from './files.js';
 
 /** What the engine decided about the application's triggers for one family's backfills. */
 export interface AppTriggerPlan {
@@ -80,10 +79,8 @@ export async function planAppTriggers(
 /** Names of the triggers the family's own migrations create (from their `installs` manifests). */
 async function familyTriggerNames(family: MigrationFamily): Promise<Set<string>> {
   const names = new Set<string>();
-  for (const file of listMigrationFiles(family)) {
-    const mod = (await import(pathToFileURL(file.path).href)) as DbopsMigration;
-    for (const t of mod.installs?.triggers ?? []) names.add(t.name);
-  }
+  for (const { installs } of await migrationManifests(family))
+    for (const t of installs.triggers ?? []) names.add(t.name);
   return names;
 }
 

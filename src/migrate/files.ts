@@ -1,8 +1,11 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { SchemaManifest } from '../checks/manifest.js';
 import type { MigrationFamily } from '../families/types.js';
 import { compareNames } from '../order.js';
+import type { DbopsMigration } from './context.js';
 
 /** Migration file names: a 4-digit index, an underscore, lower-case words. */
 export const MIGRATION_FILE = /^(\d{4}_[a-z0-9_]+)\.(?:js|ts)$/;
@@ -52,4 +55,16 @@ function checksumOf(path: string): string {
   ) as typeof import('node:crypto');
   const text = readFileSync(path, 'utf8').replaceAll('\r\n', '\n');
   return createHash('sha256').update(text).digest('hex');
+}
+
+/** Each migration file's `installs` manifest, in order (loads every migration module). */
+export async function migrationManifests(
+  family: MigrationFamily,
+): Promise<{ file: MigrationFile; installs: SchemaManifest }[]> {
+  const out: { file: MigrationFile; installs: SchemaManifest }[] = [];
+  for (const file of listMigrationFiles(family)) {
+    const mod = (await import(pathToFileURL(file.path).href)) as DbopsMigration;
+    if (mod.installs) out.push({ file, installs: mod.installs });
+  }
+  return out;
 }

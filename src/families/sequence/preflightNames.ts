@@ -6,10 +6,8 @@
  * the operator's object; a trigger or function of that name makes its migration fail halfway.
  * Refused in the preflight, naming each object and how to get it out of the way.
  */
-import { pathToFileURL } from 'node:url';
 import type pg from 'pg';
-import type { DbopsMigration } from '../../migrate/context.js';
-import { listMigrationFiles } from '../../migrate/files.js';
+import { migrationManifests } from '../../migrate/files.js';
 import { sequenceFamily } from './family.js';
 
 /** 0009's CHECK constraints (that migration declares no manifest for them). */
@@ -49,11 +47,10 @@ export async function nameCollisions(client: pg.ClientBase, schema: string): Pro
   const indexes: [string, string][] = [];
   const triggers: [string, string, string][] = [];
   const functions: [string, string][] = [];
-  for (const file of listMigrationFiles(sequenceFamily)) {
-    const mod = (await import(pathToFileURL(file.path).href)) as DbopsMigration;
-    for (const i of mod.installs?.indexes ?? []) indexes.push([i.name, file.name]);
-    for (const t of mod.installs?.triggers ?? []) triggers.push([t.table, t.name, file.name]);
-    for (const f of mod.installs?.functions ?? []) functions.push([f.name, file.name]);
+  for (const { file, installs } of await migrationManifests(sequenceFamily)) {
+    for (const i of installs.indexes ?? []) indexes.push([i.name, file.name]);
+    for (const t of installs.triggers ?? []) triggers.push([t.table, t.name, file.name]);
+    for (const f of installs.functions ?? []) functions.push([f.name, file.name]);
   }
   const { rows } = await client.query<{
     what: string;
