@@ -99,6 +99,24 @@ export async function tableChecksum(
   return `${rows[0]!.n}:${rows[0]!.sum}`;
 }
 
+/**
+ * tableChecksum of each table of `tables` (as baseTableColumns returns them), keyed by table;
+ * `narrow` may leave out a table's columns or rows (default: all of both).
+ */
+export async function tableChecksums(
+  client: pg.ClientBase,
+  tables: Map<string, string[]>,
+  narrow: (table: string, columns: string[]) => { columns: string[]; where?: string } = (
+    _table,
+    columns,
+  ) => ({ columns }),
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const [table, columns] of tables)
+    out[table] = await tableChecksum(client, table, narrow(table, columns));
+  return out;
+}
+
 /** The base tables of `schema` (qualified, quoted) with their columns now (quoted, in order). */
 export async function baseTableColumns(
   client: pg.ClientBase,

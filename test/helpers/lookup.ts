@@ -1,4 +1,5 @@
 import type pg from 'pg';
+import type { TestDatabase } from './db.js';
 
 /**
  * Lookup rows that differ from the truth, computed independently of dbops' SQL (DISTINCT ON over
@@ -44,4 +45,41 @@ export async function insertBatch(
        FROM unnest($1::uuid[], $2::int[]) AS x(p, o)`,
     [parts, offsets],
   );
+}
+
+/**
+ * Pushes like Queen's server: multi-row INSERTs into several partitions at once from `writers`
+ * connections, until `until` settles. Each writer has its own queues: Queen's own triggers on
+ * messages (partitions.last_activity, queue_watermarks) update rows in no fixed order, so two
+ * pushes sharing queues can deadlock each other with or without dbops. Returns how many
+ * statements ran and every error they raised.
+ */
+export async function pushWhile<T>(
+  db: TestDatabase,
+  writers: number,
+  until: Promise<T>,
+): Promise<{ result: T; pushes: number; errors: unknown[] }> {
+  const { rows } = await db.client.query<{ ids: string[] }>(
+    `SELECT array_agg(p.id) AS ids FROM queen.partitions p
+      GROUP BY (SELECT count(*) FROM queen.queues q WHERE q.id < p.queue_id) % $1`,
+    [writers],
+  );
+  const clients = await Promise.all(rows.map(() => db.connect()));
+  const errors: unknown[] = [];
+  let done = false;
+  let pushes = 0;
+  const loops = clients.map(async (c, i) => {
+    while (!done) {
+      await insertBatch(c, rows[i]!.ids, 1 + Math.floor(Math.random() * 20)).catch((e) =>
+        errors.push(e),
+      );
+      pushes += 1;
+    }
+  });
+  const result = await until.finally(() => {
+    done = true;
+  });
+  await Promise.all(loops);
+  await Promise.all(clients.map((c) => c.end()));
+  return { result, pushes, errors };
 }

@@ -6,7 +6,7 @@ import {
   type TestDatabase,
   tableChecksum,
 } from '../helpers/db.js';
-import { insertBatch, lookupDrift } from '../helpers/lookup.js';
+import { lookupDrift, pushWhile } from '../helpers/lookup.js';
 import { QUEEN_LOOKUP_VERSIONS } from '../helpers/lookupQueen.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
 
@@ -21,43 +21,6 @@ async function queenDb(label: string, queenDdl?: string): Promise<TestDatabase> 
   await loadRealFixture(db.client, 'lookup_real.sql');
   if (queenDdl) await db.client.query(queenDdl);
   return db;
-}
-
-/**
- * Pushes like Queen's server: multi-row INSERTs into several partitions at once from `writers`
- * connections, until `until` settles. Each writer has its own queues: Queen's own triggers on
- * messages (partitions.last_activity, queue_watermarks) update rows in no fixed order, so two
- * pushes sharing queues can deadlock each other with or without dbops. Returns how many
- * statements ran and every error they raised.
- */
-async function pushWhile<T>(
-  db: TestDatabase,
-  writers: number,
-  until: Promise<T>,
-): Promise<{ result: T; pushes: number; errors: unknown[] }> {
-  const { rows } = await db.client.query<{ ids: string[] }>(
-    `SELECT array_agg(p.id) AS ids FROM queen.partitions p
-      GROUP BY (SELECT count(*) FROM queen.queues q WHERE q.id < p.queue_id) % $1`,
-    [writers],
-  );
-  const clients = await Promise.all(rows.map(() => db.connect()));
-  const errors: unknown[] = [];
-  let done = false;
-  let pushes = 0;
-  const loops = clients.map(async (c, i) => {
-    while (!done) {
-      await insertBatch(c, rows[i]!.ids, 1 + Math.floor(Math.random() * 20)).catch((e) =>
-        errors.push(e),
-      );
-      pushes += 1;
-    }
-  });
-  const result = await until.finally(() => {
-    done = true;
-  });
-  await Promise.all(loops);
-  await Promise.all(clients.map((c) => c.end()));
-  return { result, pushes, errors };
 }
 
 const cli = (db: TestDatabase, ...args: string[]) => runCli(args, { url: db.url });

@@ -3,10 +3,14 @@ import type { PreflightResult } from '../types.js';
 
 /**
  * What lookup's first migration needs beyond base tables and columns, read from the catalog
- * (tolerates absent tables: every problem in one round). The foreign keys partition_lookup
- * declares need a unique queues.name. A partition_lookup, update_partition_lookup_trigger() or
- * trg_update_partition_lookup that already exists (Queen's own) is adopted in place
- * (./adopt.ts); only what adoption cannot keep is refused, each with the command that fixes it.
+ * (tolerates absent tables: every problem in one round). The foreign key on
+ * partition_lookup.queue_name needs what PostgreSQL accepts for one: any valid, immediate,
+ * non-partial unique index on queues (name) alone, under any name, whether it backs a constraint
+ * or not (an operator may have built it CONCURRENTLY as a plain index; Queen's own uniqueness on
+ * messages is one). A DEFERRABLE unique constraint is not enough. A partition_lookup,
+ * update_partition_lookup_trigger() or trg_update_partition_lookup that already exists (Queen's
+ * own) is adopted in place (./adopt.ts); only what adoption cannot keep is refused, each with the
+ * command that fixes it.
  */
 const PROBLEMS = `
 WITH ns AS (SELECT oid FROM pg_namespace WHERE nspname = $1),
@@ -14,11 +18,20 @@ pl AS (SELECT c.oid, c.relkind FROM pg_class c, ns WHERE c.relnamespace = ns.oid
 wanted(col, types) AS (VALUES ('id', '{uuid}'::text[]), ('queue_name', '{"character varying",text}'),
   ('partition_id', '{uuid}'), ('last_message_id', '{uuid}'),
   ('last_message_created_at', '{"timestamp with time zone"}'), ('updated_at', '{"timestamp with time zone"}'))
-SELECT 'queues.name has no unique constraint (partition_lookup.queue_name references it)' AS problem
- WHERE NOT EXISTS (SELECT 1 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid, ns
-                    WHERE c.relnamespace = ns.oid AND c.relname = 'queues' AND k.contype IN ('u', 'p')
-                      AND k.conkey = ARRAY[(SELECT attnum FROM pg_attribute
-                                             WHERE attrelid = c.oid AND attname = 'name')])
+SELECT format('queues.name has no unique index a foreign key can use (partition_lookup.queue_name references it; '
+              'one on (name) alone, not partial, not deferrable%s): CREATE UNIQUE INDEX CONCURRENTLY ON %I.queues (name), then run dbops migrate up lookup',
+              (SELECT ', ' || string_agg(format('%I is DEFERRABLE', k.conname), ', ' ORDER BY k.conname)
+                 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid, ns
+                WHERE c.relnamespace = ns.oid AND c.relname = 'queues' AND k.contype IN ('u', 'p')
+                  AND k.condeferrable
+                  AND k.conkey = ARRAY[(SELECT attnum FROM pg_attribute WHERE attrelid = c.oid AND attname = 'name')]),
+              $1) AS problem
+ WHERE NOT EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid, ns
+                    WHERE c.relnamespace = ns.oid AND c.relname = 'queues'
+                      AND i.indisunique AND i.indimmediate AND i.indisvalid
+                      AND i.indpred IS NULL AND i.indexprs IS NULL AND i.indnkeyatts = 1
+                      AND i.indkey[0] = (SELECT attnum FROM pg_attribute
+                                          WHERE attrelid = c.oid AND attname = 'name'))
 UNION ALL
 SELECT format('partition_lookup exists but is not a plain table (relkind %s), dbops cannot adopt it: drop it (DROP %s %I.partition_lookup), then run dbops migrate up lookup',
               pl.relkind, CASE pl.relkind WHEN 'v' THEN 'VIEW' WHEN 'm' THEN 'MATERIALIZED VIEW' ELSE 'TABLE' END, $1)
