@@ -306,7 +306,8 @@ describe.each(REAL_CHECKPOINT_FIXTURES)('checkpoint on a drifted deployment of $
   });
 
   afterAll(async () => {
-    await db?.drop();
+    if (!db) return;
+    await db.drop();
     await dropRoles(db.url, [role]);
   });
 
