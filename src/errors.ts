@@ -120,4 +120,5 @@ export const SqlState = {
   invalidPassword: '28P01',
   invalidAuthorization: '28000',
   readOnlyTransaction: '25006',
+  dependentObjectsStillExist: '2BP01',
 } as const;

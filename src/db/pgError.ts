@@ -1,4 +1,4 @@
-import { ConnectionError, DatabaseError, isPgError } from '../errors.js';
+import { ConnectionError, DatabaseError, isPgError, SqlState } from '../errors.js';
 
 /**
  * The session is gone. Either the server said so (57P01 admin shutdown: a fast shutdown or
@@ -41,6 +41,19 @@ export function connectionLostError(err: Error, context?: string): ConnectionErr
 }
 
 /**
+ * dbops' own advice where the server's would mislead: PostgreSQL answers a DROP that other objects
+ * depend on with "Use DROP ... CASCADE", which would drop an operator's view or function with
+ * whatever it holds. dbops never drops with CASCADE, and neither should its user.
+ */
+const HINTS: Partial<Record<string, string>> = {
+  [SqlState.dependentObjectsStillExist]:
+    'The objects named in "detail" are not dbops\': they depend on what this step drops, and dbops ' +
+    'never drops with CASCADE. Save their definitions (pg_dump --schema-only -t <name>, or \\d+ in ' +
+    'psql), drop them, rerun the command, and recreate them afterwards if they still apply. The ' +
+    'failed step was rolled back; the steps before it are kept.',
+};
+
+/**
  * Wraps an error thrown by pg into a DatabaseError carrying the SQL, so the top-level handler can
  * show code, message, detail, hint and the position in the SQL; a lost connection into a
  * ConnectionError. Other errors pass through.
@@ -53,7 +66,7 @@ export function wrapPgError(err: unknown, sql?: string, context?: string): unkno
       code: err.code,
       message: err.message,
       detail: err.detail,
-      hint: err.hint,
+      hint: HINTS[err.code ?? ''] ?? err.hint,
       position: err.position,
       where: err.where,
       schema: err.schema,

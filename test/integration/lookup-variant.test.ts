@@ -314,6 +314,27 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
     expect(check.doc.checks).toHaveLength(4);
   });
 
+  it("down stops at the step that would drop an operator's view's table, and never advises CASCADE", async () => {
+    // The operator built a view on dbops' table while it was applied. PostgreSQL's own hint
+    // ("Use DROP ... CASCADE") would drop it; dbops names the view and says to save and drop it.
+    await db.client.query('CREATE VIEW public.op_newest AS SELECT * FROM queen.partition_lookup');
+    const applied = await fullCatalogSnapshot(db.client, SCHEMAS);
+    const down = await cli('migrate', 'down', 'lookup', '--all');
+    expect(down.code, down.stdout + down.stderr).toBe(2);
+    expect(down.stderr).toContain('view public.op_newest depends on table partition_lookup');
+    expect(down.stderr).toContain('dbops never drops with CASCADE');
+    expect(down.stderr).not.toContain('Use DROP ... CASCADE');
+    expect(down.stderr).not.toMatch(/\n\s+at /);
+    // 0002 (the backfill's marker) reverted, 0001's failed down rolled back: re-apply to compare.
+    const up = await cli('migrate', 'up', 'lookup');
+    expect(up.code, up.stdout + up.stderr).toBe(0);
+    expect(diffCatalog(applied, await fullCatalogSnapshot(db.client, SCHEMAS))).toEqual({
+      removed: [],
+      added: [],
+    });
+    await db.client.query('DROP VIEW public.op_newest');
+  });
+
   it('down --all: the drifted catalog exactly, every base table row as before; up again', async () => {
     const down = await cli('migrate', 'down', 'lookup', '--all');
     const diff = diffCatalog(catalogBefore, await fullCatalogSnapshot(db.client, SCHEMAS));
