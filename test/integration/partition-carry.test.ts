@@ -104,8 +104,9 @@ describe('partition family carries column settings, replica identity and publica
     expect(await carried(db!.client)).toEqual(EXPECTED);
   });
 
-  it('preflight refuses partitions with different replica identities: exit 2, says what to do, nothing changed', async () => {
+  it('preflight refuses partitions with different replica identities, and a partition published by itself: exit 2, says what to do, nothing changed', async () => {
     await db!.client.query('ALTER TABLE public.chunks_p3 REPLICA IDENTITY NOTHING');
+    await db!.client.query('CREATE PUBLICATION carry_leaf FOR TABLE public.chunks_p5');
     const snap = await fullCatalogSnapshot(db!.client, ['public']);
     const up = await runCli(['migrate', 'up', 'partition'], { url: db!.url });
     expect(up.code).toBe(2);
@@ -113,8 +114,12 @@ describe('partition family carries column settings, replica identity and publica
       'the partitions of public.chunks have different replica identities',
     );
     expect(up.stderr).toContain('make them equal first');
+    expect(up.stderr).toContain(
+      'partition public.chunks_p5 is listed by itself in publication carry_leaf: it would stay on the old table',
+    );
     expect(await fullCatalogSnapshot(db!.client, ['public'])).toEqual(snap);
     await db!.client.query('ALTER TABLE public.chunks_p3 REPLICA IDENTITY FULL');
+    await db!.client.query('DROP PUBLICATION carry_leaf');
   });
 
   it('the plan names the publications moved and the replica identity carried', async () => {
