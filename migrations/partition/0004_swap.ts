@@ -69,6 +69,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
         '-- views reading chunks: dropped here, created again from their definitions after the renames',
         ...renameSql(LIST_LAYOUT, 'live').slice(0, 1),
         ...LIST_LAYOUT.triggers,
+        '-- publications listing chunks: ALTER PUBLICATION ... DROP TABLE the old, ADD TABLE chunks (same row filter and column list)',
         'COMMIT',
         'DROP TABLE IF EXISTS chunks_hash',
       ]),

@@ -1,8 +1,30 @@
 import type pg from 'pg';
+import { quoteIdent } from '../db/ident.js';
 import { CATALOG_SQL } from './sql.js';
 
+/**
+ * A column's own settings, each absent when default (older saved snapshots lack them all):
+ * statistics target, storage when not its type's (p PLAIN, e EXTERNAL, m MAIN, x EXTENDED),
+ * attribute options (`n_distinct=-0.5`) and column grants (`SELECT TO role`).
+ */
+export interface ColumnSettings {
+  name: string;
+  statistics?: number | null;
+  storage?: string | null;
+  attributeOptions?: string[];
+  grants?: string[];
+}
+
+/** A publication that lists a table by itself, with its row filter and column list (null: all). */
+export interface PublicationMembership {
+  name: string;
+  viaRoot: boolean;
+  filter: string | null;
+  columns: string[] | null;
+}
+
 /** One column as the catalog has it. */
-export interface ColumnInfo {
+export interface ColumnInfo extends ColumnSettings {
   name: string;
   /** format_type(): `bigint`, `timestamp with time zone`, `beckett.retry[]`, ... */
   type: string;
@@ -106,6 +128,13 @@ export interface PartitionInfo {
   foreignKeys: { name: string; parent: string | null }[];
   /** Triggers of its own (not clones of the parent's). */
   triggers: string[];
+  /** d(efault), f(ull), n(othing), i(ndex: replicaIndex). Absent in older saved snapshots. */
+  replicaIdentity?: string;
+  replicaIndex?: string | null;
+  /** Publications listing the partition by itself. */
+  publications?: string[];
+  /** Its columns that have settings of their own (see ColumnSettings). */
+  columns?: ColumnSettings[];
 }
 
 /** Everything dbops reads about one table before it changes it. */
@@ -126,6 +155,13 @@ export interface TableSnapshot {
   /** 'p' permanent, 'u' unlogged. */
   persistence: string;
   rowSecurity: boolean;
+  /** d(efault), f(ull), n(othing), i(ndex: replicaIndex). Absent in older saved snapshots. */
+  replicaIdentity?: string;
+  replicaIndex?: string | null;
+  /** Publications listing the table by itself (FOR TABLE chunks). */
+  publications?: PublicationMembership[];
+  /** Publications FOR ALL TABLES or FOR TABLES IN SCHEMA of its schema. */
+  publishedWithSchema?: string[];
   columns: ColumnInfo[];
   constraints: ConstraintInfo[];
   indexes: IndexInfo[];
@@ -239,6 +275,12 @@ function normaliseTable(t: RawCatalog['tables'][number]): TableSnapshot {
     acl: t.acl ?? [],
     grants: t.grants ?? [],
   };
+}
+
+/** GRANT statement for one column `grants` entry (`SELECT TO role`) on `relation`.`column`. */
+export function columnGrantSql(relation: string, column: string, grant: string): string {
+  const at = grant.indexOf(' TO ');
+  return `GRANT ${grant.slice(0, at)} (${quoteIdent(column)}) ON ${relation}${grant.slice(at)}`;
 }
 
 /** GRANT statement for one `grants` entry (`SELECT TO role`) on `relation` (quoted or qualified). */

@@ -10,11 +10,45 @@
  * ACL order (the owner's own entries included: granting them again changes nothing); see
  * grantSql. Empty for a default (NULL) ACL.
  */
-const GRANTS_SQL = (alias: string) => `SELECT format('%s TO %s%s', x.privilege_type,
+const ACL_GRANTS_SQL = (acl: string) => `SELECT format('%s TO %s%s', x.privilege_type,
          CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(x.grantee)) END,
          CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END) AS g
-    FROM unnest(${alias}.relacl) WITH ORDINALITY a(item, n), LATERAL aclexplode(ARRAY[a.item]) x
+    FROM unnest(${acl}) WITH ORDINALITY a(item, n), LATERAL aclexplode(ARRAY[a.item]) x
    ORDER BY a.n, x.privilege_type`;
+const GRANTS_SQL = (alias: string) => ACL_GRANTS_SQL(`${alias}.relacl`);
+
+/**
+ * A column's own settings (attribute alias a of relation alias rel, type alias ty): statistics
+ * target (null: default), storage when not its type's (p/e/m/x), attribute options (n_distinct,
+ * ...; PostgreSQL-reserved `pg_` entries, which a build may stamp on every column, left out: no
+ * ALTER can set them) and column-level grants (`SELECT TO role`, see columnGrantSql).
+ */
+const COLUMN_SETTINGS_SQL = (a: string, ty: string) => `
+                   'statistics', CASE WHEN ${a}.attstattarget >= 0 THEN ${a}.attstattarget END,
+                   'storage', CASE WHEN ${a}.attstorage <> ${ty}.typstorage THEN ${a}.attstorage END,
+                   'attributeOptions', (SELECT coalesce(json_agg(o ORDER BY o), '[]') FROM unnest(${a}.attoptions) o WHERE o NOT LIKE 'pg\\_%'),
+                   'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${ACL_GRANTS_SQL(`${a}.attacl`)}) g)`;
+
+/** Has column a (of type ty) any setting of COLUMN_SETTINGS_SQL? */
+const HAS_COLUMN_SETTINGS = (a: string, ty: string) =>
+  `(${a}.attstattarget >= 0 OR ${a}.attstorage <> ${ty}.typstorage OR ${a}.attacl IS NOT NULL
+    OR EXISTS (SELECT 1 FROM unnest(${a}.attoptions) o WHERE o NOT LIKE 'pg\\_%'))`;
+
+/** Replica identity of relation alias c: d(efault), f(ull), n(othing), i(ndex) and that index's name. */
+const REPLICA_SQL = (c: string) => `
+     'replicaIdentity', ${c}.relreplident,
+     'replicaIndex', (SELECT ri.relname FROM pg_index rx JOIN pg_class ri ON ri.oid = rx.indexrelid
+                       WHERE rx.indrelid = ${c}.oid AND rx.indisreplident)`;
+
+/** Publications listing relation alias c by itself, with their row filter and column list. */
+const PUBLICATIONS_SQL = (c: string) => `(SELECT coalesce(json_agg(json_build_object(
+                      'name', pb.pubname, 'viaRoot', pb.pubviaroot,
+                      'filter', pg_get_expr(pr.prqual, pr.prrelid),
+                      'columns', (SELECT json_agg(pa.attname ORDER BY x.n)
+                                    FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY x(attnum, n)
+                                    JOIN pg_attribute pa ON pa.attrelid = ${c}.oid AND pa.attnum = x.attnum)) ORDER BY pb.pubname), '[]')
+                      FROM pg_publication_rel pr JOIN pg_publication pb ON pb.oid = pr.prpubid
+                     WHERE pr.prrelid = ${c}.oid)`;
 
 /**
  * Views and materialized views that read table t, directly or through other views, with what
@@ -58,7 +92,11 @@ SELECT json_build_object(
      'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${GRANTS_SQL('t')}) g),
      'comment', obj_description(t.oid, 'pg_class'),
      'persistence', t.relpersistence,
-     'rowSecurity', t.relrowsecurity,
+     'rowSecurity', t.relrowsecurity,${REPLICA_SQL('t')},
+     'publications', ${PUBLICATIONS_SQL('t')},
+     'publishedWithSchema', (SELECT coalesce(json_agg(pb.pubname ORDER BY pb.pubname), '[]') FROM pg_publication pb
+                              WHERE pb.puballtables OR EXISTS (SELECT 1 FROM pg_publication_namespace pn
+                                                                WHERE pn.pnpubid = pb.oid AND pn.pnnspid = t.relnamespace)),
      'partitions', (SELECT json_agg(json_build_object('name', p.relname, 'bound', pg_get_expr(p.relpartbound, p.oid),
                       'kind', p.relkind, 'owner', pg_get_userbyid(p.relowner), 'options', coalesce(p.reloptions, '{}'),
                       'grants', (SELECT coalesce(json_agg(g), '[]') FROM (${GRANTS_SQL('p')}) g),
@@ -71,7 +109,12 @@ SELECT json_build_object(
                                         FROM pg_constraint k LEFT JOIN pg_constraint pk ON pk.oid = k.conparentid
                                        WHERE k.conrelid = p.oid AND k.contype = 'f'),
                       'triggers', (SELECT coalesce(json_agg(tg.tgname), '[]') FROM pg_trigger tg
-                                    WHERE tg.tgrelid = p.oid AND NOT tg.tgisinternal AND tg.tgparentid = 0)) ORDER BY p.relname)
+                                    WHERE tg.tgrelid = p.oid AND NOT tg.tgisinternal AND tg.tgparentid = 0),${REPLICA_SQL('p')},
+                      'publications', (SELECT coalesce(json_agg(x->>'name'), '[]') FROM json_array_elements(${PUBLICATIONS_SQL('p')}) x),
+                      'columns', (SELECT coalesce(json_agg(json_build_object('name', pa.attname,${COLUMN_SETTINGS_SQL('pa', 'pt')}) ORDER BY pa.attnum), '[]')
+                                    FROM pg_attribute pa JOIN pg_type pt ON pt.oid = pa.atttypid
+                                   WHERE pa.attrelid = p.oid AND pa.attnum > 0 AND NOT pa.attisdropped
+                                     AND ${HAS_COLUMN_SETTINGS('pa', 'pt')})) ORDER BY p.relname)
                       FROM pg_inherits i JOIN pg_class p ON p.oid = i.inhrelid WHERE i.inhparent = t.oid),
      'columns', (SELECT json_agg(json_build_object(
                    'name', a.attname,
@@ -88,8 +131,9 @@ SELECT json_build_object(
                    'comment', col_description(t.oid, a.attnum),
                    'collation', (SELECT format('%I.%I', cn.nspname, co.collname) FROM pg_collation co
                                    JOIN pg_namespace cn ON cn.oid = co.collnamespace JOIN pg_type ty ON ty.oid = a.atttypid
-                                  WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation)) ORDER BY a.attnum)
+                                  WHERE co.oid = a.attcollation AND a.attcollation <> ty.typcollation),${COLUMN_SETTINGS_SQL('a', 'aty')}) ORDER BY a.attnum)
                   FROM pg_attribute a LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+                  JOIN pg_type aty ON aty.oid = a.atttypid
                  WHERE a.attrelid = t.oid AND a.attnum > 0 AND NOT a.attisdropped),
      'constraints', (SELECT json_agg(json_build_object(
                        'name', k.conname,

@@ -7,7 +7,9 @@ import { catalogSnapshot } from './db.js';
  * owners and ACLs (column ACLs too), which column owns each sequence, comments, view and
  * materialized view definitions (and whether populated), which index is attached to which parent
  * index, and full function definitions. Two snapshots are equal iff a `down` restored every name
- * and definition.
+ * and definition. Also each column's statistics target, storage and attribute options (PostgreSQL's
+ * own `pg_` entries, which a build may stamp with a per-table value, left out), replica
+ * identities, and publication membership with row filters and column lists.
  */
 export async function fullCatalogSnapshot(
   client: pg.ClientBase,
@@ -29,6 +31,23 @@ export async function fullCatalogSnapshot(
        SELECT format('colacl %s.%s.%s %s', ns.nspname, c.relname, a.attname, a.attacl)
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
         WHERE a.attnum > 0 AND NOT a.attisdropped AND a.attacl IS NOT NULL
+       UNION ALL
+       SELECT format('colset %s.%s.%s stat=%s storage=%s opts=%s', ns.nspname, c.relname, a.attname, a.attstattarget,
+                     a.attstorage, (SELECT array_agg(o ORDER BY o) FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%'))
+         FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace
+        WHERE a.attnum > 0 AND NOT a.attisdropped
+       UNION ALL
+       SELECT format('replident %s.%s %s %s', ns.nspname, c.relname, c.relreplident,
+                     (SELECT ri.relname FROM pg_index x JOIN pg_class ri ON ri.oid = x.indexrelid
+                       WHERE x.indrelid = c.oid AND x.indisreplident))
+         FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE c.relkind IN ('r', 'p', 'm')
+       UNION ALL
+       SELECT format('publication %s %s.%s where=%s cols=%s', pb.pubname, ns.nspname, c.relname,
+                     pg_get_expr(pr.prqual, pr.prrelid),
+                     (SELECT array_agg(a.attname ORDER BY x.n) FROM unnest(pr.prattrs::int2[]) WITH ORDINALITY x(attnum, n)
+                        JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = x.attnum))
+         FROM pg_publication_rel pr JOIN pg_publication pb ON pb.oid = pr.prpubid
+         JOIN pg_class c ON c.oid = pr.prrelid JOIN ns ON ns.oid = c.relnamespace
        UNION ALL
        SELECT format('owned-by %s.%s %s.%s', ns.nspname, s.relname, t.relname, a.attname)
          FROM pg_depend d JOIN pg_class s ON s.oid = d.objid AND s.relkind = 'S'

@@ -3,13 +3,13 @@ import { InterruptedError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
 import { drainChanges } from './catchUp.js';
-import { type IndexSpec, type Layout, lockReferencedSql } from './layouts.js';
+import { type IndexSpec, type Layout, lockReferencedSql, replicaIndexSql } from './layouts.js';
 import { withShortLocks } from './locks.js';
 import { relationExists, rowsOf, type Sql } from './sql.js';
 
 /**
  * Turns a filled staging table into a complete one: constraints and indexes built partition by
- * partition, foreign keys added without a long lock, statistics. Every step looks at the catalog
+ * partition, foreign keys added without a long lock, replica identity USING INDEX, statistics. Every step looks at the catalog
  * first, so a rerun after an interruption continues where the last one stopped.
  *
  * Locks (the staging table has no readers; its only writers are our catch-up and the ON DELETE
@@ -52,6 +52,8 @@ export async function completeStaging(
   }
   await buildIndexes(sql, ctx, staging);
   await addForeignKeys(sql, ctx, live, staging);
+  const replica = replicaIndexSql(staging);
+  if (replica.length > 0) await sql.query(replica.join(';\n'));
   ctx.progress.note(`analyzing ${staging.staging}`);
   await sql.query(`ANALYZE ${staging.staging}`);
 }

@@ -1,4 +1,9 @@
-import type { TableSnapshot } from '../../../catalog/snapshot.js';
+import {
+  type ColumnSettings,
+  columnGrantSql,
+  type PublicationMembership,
+  type TableSnapshot,
+} from '../../../catalog/snapshot.js';
 import { quoteIdent } from '../../../db/ident.js';
 import { addKeyColumn, indexBody, seedIndexes, seedSuffix } from './indexNames.js';
 import {
@@ -31,6 +36,8 @@ export interface ColumnSpec {
   /** Column definition without the name: `integer NOT NULL DEFAULT 0`. */
   definition: string;
   comment: string | null;
+  /** Statistics target, storage, attribute options, column grants (see ColumnSettings). */
+  settings: ColumnSettings;
 }
 
 /** A parent-level index (or PRIMARY KEY / UNIQUE constraint) and its per-partition indexes. */
@@ -63,6 +70,11 @@ export interface PartitionSpec {
   options: string[];
   owner: string | null;
   grants: string[];
+  /** Columns with settings of their own (statistics, storage, options, grants). */
+  columns: ColumnSettings[];
+  /** d / f / n, or i with replicaIndex: the name of its index attached to that parent index. */
+  replicaIdentity: string;
+  replicaIndex: string | null;
 }
 
 export interface Layout {
@@ -84,6 +96,9 @@ export interface Layout {
   comment: string | null;
   /** CREATE TRIGGER statements of the original's triggers (`ON <schema>.chunks`). */
   triggers: string[];
+  /** The parent's replica identity: d / f / n, or i with replicaIndex (set once indexes are built). */
+  replicaIdentity: string;
+  replicaIndex: IndexSpec | null;
   /** Value of partition_key when a row of the other layout (alias s) is copied into this one. */
   keyFrom: string;
   /** Predicate pinning a row `alias` of this layout to the key pair `k` (with partition pruning). */
@@ -144,6 +159,7 @@ function columnSpecs(t: TableSnapshot): ColumnSpec[] {
       type: c.type,
       definition: `${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}${c.notNull ? ' NOT NULL' : ''}${c.default !== null ? ` DEFAULT ${c.default}` : ''}`,
       comment: c.comment,
+      settings: c,
     }));
 }
 
@@ -204,6 +220,9 @@ export function hashLayout(t: TableSnapshot): Layout {
       options: p.options,
       owner: p.owner,
       grants: p.grants,
+      columns: p.columns ?? [],
+      replicaIdentity: p.replicaIdentity ?? 'd',
+      replicaIndex: p.replicaIndex ?? null,
     })),
     columns: columnSpecs(t),
     keyColumn: 'partition_key integer',
@@ -214,6 +233,8 @@ export function hashLayout(t: TableSnapshot): Layout {
     grants: t.grants,
     comment: t.comment,
     triggers: t.triggers.map((tg) => tg.definition),
+    replicaIdentity: t.replicaIdentity ?? 'd',
+    replicaIndex: indexes.find((ix) => ix.live === t.replicaIndex) ?? null,
     keyFrom: 's.partition_key',
     keyMatch,
     notes: [],
@@ -301,20 +322,32 @@ export function listLayout(t: TableSnapshot): Layout {
       body: seed.body,
     });
   }
+  const indexes = [...unique, ...kept];
+  const replica = partitionReplicaIdentity(t, indexes);
+  const carried = (name: string) => ({
+    owner: t.owner,
+    grants: [],
+    columns: commonColumnSettings(t),
+    replicaIdentity: replica?.kind ?? 'd',
+    replicaIndex: replica?.index?.onPartition(name) ?? null,
+  });
   const partitions: PartitionSpec[] = Array.from({ length: 100 }, (_, i) => ({
     name: `chunks_part_${pad2(i)}`,
     bound: `FOR VALUES IN (${i})`,
     options: commonOptions(t),
-    owner: t.owner,
-    grants: [],
+    ...carried(`chunks_part_${pad2(i)}`),
   }));
   partitions.push({
     name: DEFAULT_PARTITION,
     bound: 'DEFAULT',
     options: [],
-    owner: t.owner,
-    grants: [],
+    ...carried(DEFAULT_PARTITION),
   });
+  const replicaIndex = replicaIndexOf(t.replicaIndex, indexes);
+  if (t.replicaIdentity === 'i' && replicaIndex)
+    notes.push(
+      `replica identity USING INDEX ${replicaIndex.live}: carried (set on ${replicaIndex.live} ${replicaIndex.constraint ?? replicaIndex.body} once it is built)`,
+    );
   return {
     kind: 'list',
     staging: 'chunks_list',
@@ -323,12 +356,14 @@ export function listLayout(t: TableSnapshot): Layout {
     columns: columnSpecs(t),
     keyColumn: KEY_COLUMN_DEFINITION,
     checks: [...checks(t), KEY_CHECK_DEFINITION],
-    indexes: [...unique, ...kept],
+    indexes,
     foreignKeys: foreignKeys(t),
     owner: t.owner,
     grants: t.grants,
     comment: t.comment,
     triggers: t.triggers.map((tg) => tg.definition),
+    replicaIdentity: t.replicaIdentity ?? 'd',
+    replicaIndex,
     keyFrom: `${KEY_FUNCTION}(s.collection_id)`,
     keyMatch: (a, k) =>
       `${a}.id = ${k}.id AND ${a}.collection_id = ${k}.collection_id AND ${a}.partition_key = ${KEY_FUNCTION}(${k}.collection_id)`,
@@ -340,6 +375,48 @@ export function listLayout(t: TableSnapshot): Layout {
 function commonOptions(t: TableSnapshot): string[] {
   const first = t.partitions[0]?.options ?? [];
   return t.partitions.every((p) => p.options.join(',') === first.join(',')) ? first : [];
+}
+
+/** The LIST counterpart of a replica identity index: the same unique index or key (partition_key added). */
+function replicaIndexOf(name: string | null | undefined, indexes: IndexSpec[]): IndexSpec | null {
+  return indexes.find((ix) => ix.live === name && (ix.constraint || ix.unique)) ?? null;
+}
+
+/**
+ * Column settings every original partition has (the same on each): given to each LIST partition
+ * (a recursive ALTER TABLE chunks ALTER COLUMN ... SET STATISTICS / STORAGE gives every partition
+ * the parent's). Partitions that differ are refused by the preflight (originalProblems).
+ */
+export function commonColumnSettings(t: TableSnapshot): ColumnSettings[] {
+  const first = JSON.stringify(t.partitions[0]?.columns ?? []);
+  return t.partitions.every((p) => JSON.stringify(p.columns ?? []) === first)
+    ? (t.partitions[0]?.columns ?? [])
+    : [];
+}
+
+/**
+ * The replica identity every original partition has (REPLICA IDENTITY does not recurse, so a
+ * partition's is its own): d / f / n, or USING the index attached to one parent index that the
+ * LIST table carries as unique. Undefined when the partitions differ or the index has no
+ * counterpart (the preflight refuses then).
+ */
+export function partitionReplicaIdentity(
+  t: TableSnapshot,
+  indexes: IndexSpec[],
+): { kind: string; index: IndexSpec | null } | undefined {
+  const parentIndex = (p: TableSnapshot['partitions'][number]) =>
+    p.indexes.find((ix) => ix.name === p.replicaIndex)?.parent ?? null;
+  const kinds = new Set(
+    t.partitions.map(
+      (p) => `${p.replicaIdentity ?? 'd'}${p.replicaIdentity === 'i' ? ` ${parentIndex(p)}` : ''}`,
+    ),
+  );
+  if (kinds.size > 1) return undefined;
+  const first = t.partitions[0];
+  if (!first || (first.replicaIdentity ?? 'd') !== 'i')
+    return { kind: first?.replicaIdentity ?? 'd', index: null };
+  const index = replicaIndexOf(parentIndex(first), indexes);
+  return index ? { kind: 'i', index } : undefined;
 }
 
 function startsWith(list: string[], prefix: string[]): boolean {
@@ -393,9 +470,95 @@ export function createStagingSql(layout: Layout): string {
         `COMMENT ON COLUMN ${layout.staging}.${quoteIdent(c.name)} IS ${literal(c.comment)}`,
       );
   }
+  // Column settings: the parent's with ONLY (SET STATISTICS / STORAGE would recurse), then each
+  // partition's own, so each relation gets exactly its snapshot's; replica identity (it never
+  // recurses) unless USING INDEX, which waits for the indexes (replicaIndexSql).
+  const settings = [
+    {
+      relation: `ONLY ${layout.staging}`,
+      grantOn: layout.staging,
+      columns: layout.columns.map((c) => c.settings),
+      replica: layout.replicaIdentity,
+    },
+    ...layout.partitions.map((p) => ({
+      relation: quoteIdent(p.name),
+      grantOn: quoteIdent(p.name),
+      columns: p.columns,
+      replica: p.replicaIdentity,
+    })),
+  ];
+  for (const r of settings) {
+    statements.push(...columnSettingsSql(r.relation, r.grantOn, r.columns));
+    if (r.replica !== 'd' && r.replica !== 'i')
+      statements.push(`ALTER TABLE ${r.relation} REPLICA IDENTITY ${REPLICA_KEYWORD[r.replica]}`);
+  }
   if (layout.partitions.some((p) => p.name === DEFAULT_PARTITION))
     statements.push(REROUTE_TRIGGER_SQL);
   return `${statements.join(';\n')};`;
+}
+
+const REPLICA_KEYWORD: Record<string, string> = { f: 'FULL', n: 'NOTHING', d: 'DEFAULT' };
+const STORAGE_KEYWORD: Record<string, string> = {
+  p: 'PLAIN',
+  e: 'EXTERNAL',
+  m: 'MAIN',
+  x: 'EXTENDED',
+};
+
+/** ALTER TABLE (one, for all columns) and column GRANTs giving `relation` the columns' settings. */
+function columnSettingsSql(
+  relation: string,
+  grantTarget: string,
+  columns: ColumnSettings[],
+): string[] {
+  const alters = columns.flatMap((c) => {
+    const col = `ALTER COLUMN ${quoteIdent(c.name)}`;
+    return [
+      ...(c.statistics != null ? [`${col} SET STATISTICS ${c.statistics}`] : []),
+      ...(c.storage ? [`${col} SET STORAGE ${STORAGE_KEYWORD[c.storage] ?? c.storage}`] : []),
+      ...(c.attributeOptions?.length ? [`${col} SET (${c.attributeOptions.join(', ')})`] : []),
+    ];
+  });
+  return [
+    ...(alters.length > 0 ? [`ALTER TABLE ${relation} ${alters.join(', ')}`] : []),
+    ...columns.flatMap((c) => (c.grants ?? []).map((g) => columnGrantSql(grantTarget, c.name, g))),
+  ];
+}
+
+/**
+ * REPLICA IDENTITY USING INDEX for the staging table and its partitions, once their indexes are
+ * built (completeStaging); the index keeps it through the swap's renames.
+ */
+export function replicaIndexSql(layout: Layout): string[] {
+  return [
+    ...(layout.replicaIdentity === 'i' && layout.replicaIndex
+      ? [
+          `ALTER TABLE ${layout.staging} REPLICA IDENTITY USING INDEX ${quoteIdent(layout.replicaIndex.staging)}`,
+        ]
+      : []),
+    ...layout.partitions
+      .filter((p) => p.replicaIdentity === 'i' && p.replicaIndex)
+      .map(
+        (p) =>
+          `ALTER TABLE ${quoteIdent(p.name)} REPLICA IDENTITY USING INDEX ${quoteIdent(p.replicaIndex!)}`,
+      ),
+  ];
+}
+
+/**
+ * Moves the publications listing the live table (read under the swap's lock) to the new one, in
+ * the swap transaction after the renames: each drops the old table (now `retired`) and adds
+ * chunks with the same row filter and column list, so the name chunks is published throughout
+ * and the staging copy never was.
+ */
+export function publicationsMoveSql(
+  publications: PublicationMembership[],
+  retired: string,
+): string[] {
+  return publications.flatMap((p) => [
+    `ALTER PUBLICATION ${quoteIdent(p.name)} DROP TABLE ${quoteIdent(retired)}`,
+    `ALTER PUBLICATION ${quoteIdent(p.name)} ADD TABLE ${LIVE_TABLE}${p.columns ? ` (${p.columns.map(quoteIdent).join(', ')})` : ''}${p.filter ? ` WHERE (${p.filter})` : ''}`,
+  ]);
 }
 
 function grantOn(relation: string, grant: string): string {

@@ -3,7 +3,13 @@ import { readCatalog, type TableSnapshot } from '../../../catalog/snapshot.js';
 import { PreconditionError } from '../../../errors.js';
 import { forgetOriginalSql, readOriginal, saveOriginalSql } from '../../../migrate/adopt.js';
 import { migrationClient } from '../../checkpoint/shape.js';
-import { hashLayout, type Layout, listLayout } from './layouts.js';
+import {
+  commonColumnSettings,
+  hashLayout,
+  type Layout,
+  listLayout,
+  partitionReplicaIdentity,
+} from './layouts.js';
 import type { Sql } from './sql.js';
 
 /**
@@ -127,10 +133,51 @@ export function originalProblems(t: TableSnapshot): string[] {
         problems.push(`partition ${t.schema}.${p.name} has no index attached to ${ix.name}`);
     }
   }
+  problems.push(...replicationProblems(t));
   const options = new Set(t.partitions.map((p) => p.options.join(', ')));
   if (options.size > 1)
     problems.push(
       `the partitions of ${where} have different storage options (${[...options].map((o) => o || 'none').join(' / ')}): make them equal first`,
     );
+  return problems;
+}
+
+/**
+ * What of the column settings, replica identities and publications the LIST table could not
+ * carry: each LIST partition gets the settings and replica identity all original partitions
+ * share, a USING INDEX identity needs its index carried as a unique one, and publications move
+ * with the parent (a partition listed by itself would stay on the old one).
+ */
+function replicationProblems(t: TableSnapshot): string[] {
+  const where = `${t.schema}.chunks`;
+  const problems: string[] = [];
+  const first = JSON.stringify(t.partitions[0]?.columns ?? []);
+  const settings = (p: TableSnapshot['partitions'][number]) =>
+    (p.columns ?? []).map((c) => c.name).join(', ') || 'none';
+  if (
+    t.partitions.length > 0 &&
+    commonColumnSettings(t).length === 0 &&
+    t.partitions.some((p) => JSON.stringify(p.columns ?? []) !== first)
+  )
+    problems.push(
+      `the partitions of ${where} have different column settings (statistics targets, storage, attribute options or column grants on: ${[...new Set(t.partitions.map(settings))].join(' / ')}): the LIST partitions can only get one set; make them equal first (ALTER TABLE ${where} ALTER COLUMN ... sets every partition)`,
+    );
+  const indexes = listLayout(t).indexes;
+  if (
+    t.replicaIdentity === 'i' &&
+    !indexes.some((ix) => ix.live === t.replicaIndex && (ix.constraint || ix.unique))
+  )
+    problems.push(
+      `${where} has REPLICA IDENTITY USING INDEX ${t.replicaIndex}, which the LIST table does not carry as a unique index: ALTER TABLE ${where} REPLICA IDENTITY FULL (or DEFAULT, with a primary key) first`,
+    );
+  if (!partitionReplicaIdentity(t, indexes))
+    problems.push(
+      `the partitions of ${where} have different replica identities, or one USING an index the LIST table does not carry (${[...new Set(t.partitions.map((p) => `${p.replicaIdentity ?? 'd'}${p.replicaIndex ? ` ${p.replicaIndex}` : ''}`))].join(' / ')}): the LIST partitions can only get one; make them equal first (ALTER TABLE <partition> REPLICA IDENTITY ...)`,
+    );
+  for (const p of t.partitions)
+    if ((p.publications ?? []).length > 0)
+      problems.push(
+        `partition ${t.schema}.${p.name} is listed by itself in publication ${p.publications!.join(', ')}: it would stay on the old table; list ${where} instead (ALTER PUBLICATION ... DROP TABLE ${p.name}, ADD TABLE chunks), or drop it from the publication`,
+      );
   return problems;
 }

@@ -44,8 +44,8 @@ SELECT n AS name FROM unnest($2::text[]) n
 
 /**
  * Objects bound to chunks (or a partition) by OID that the swap would leave on the old table:
- * anything depending on it normally other than a view's rule (recreated) or a foreign key
- * (reported by originalProblems), e.g. a BEGIN ATOMIC function; and extended statistics.
+ * anything depending on it normally other than a view's rule (recreated), a publication's row
+ * filter or column list (moved in the swap) or a foreign key (reported by originalProblems), e.g. a BEGIN ATOMIC function; and extended statistics.
  */
 const OTHER_DEPENDENTS_SQL = `
 WITH t AS (SELECT c.oid FROM pg_class c WHERE c.relname = 'chunks' AND c.relnamespace = to_regnamespace($1)),
@@ -53,7 +53,8 @@ rels AS (SELECT oid FROM t UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhp
 SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
   FROM pg_depend d
  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM rels)
-   AND ((d.deptype = 'n' AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass))
+   AND ((d.deptype = 'n' AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass,
+                                               'pg_publication_rel'::regclass))
         OR d.classid = 'pg_statistic_ext'::regclass)
  ORDER BY 1`;
 
@@ -95,6 +96,18 @@ export async function findChunksShapeProblems(
           ' (down does the same back)',
       );
     }
+    for (const p of t.publications ?? [])
+      notes.push(
+        `publication ${p.name} lists chunks${p.filter ? ` WHERE ${p.filter}` : ''}${p.columns ? ` (${p.columns.join(', ')})` : ''}: moved to the new table in the swap transaction, same row filter and column list (down does the same back)${p.viaRoot ? '' : '; publish_via_partition_root is off, so subscribers receive changes under the new partition names (chunks_part_NN, chunks_default)'}`,
+      );
+    for (const name of t.publishedWithSchema ?? [])
+      notes.push(
+        `publication ${name} publishes all tables (or the schema ${schema}): the staging copies (chunks_list, down: chunks_hash) and their partitions are published too while they are filled; subscribers need those tables, or leave the publication for the move`,
+      );
+    if (t.replicaIdentity === 'f' || t.replicaIdentity === 'n')
+      notes.push(
+        `replica identity ${t.replicaIdentity === 'f' ? 'FULL' : 'NOTHING'}: carried to the new table (down restores it)`,
+      );
     notes.push(
       `writers that leave partition_key out keep working: their rows land in ${DEFAULT_PARTITION} and are moved to their partition in the same statement`,
     );

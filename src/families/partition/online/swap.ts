@@ -3,7 +3,13 @@ import type { MigrationContext } from '../../../migrate/context.js';
 import { removeCaptureSql } from './capture.js';
 import { catchUpBatch } from './catchUp.js';
 import { dependentsCreateSql, dependentsDropSql } from './dependents.js';
-import { type Layout, LIVE_TABLE, lockReferencedSql, renameSql } from './layouts.js';
+import {
+  type Layout,
+  LIVE_TABLE,
+  lockReferencedSql,
+  publicationsMoveSql,
+  renameSql,
+} from './layouts.js';
 import { readChunks } from './original.js';
 
 /** What else the swap transaction does: statements after the renames, and how it locks collections and documents. */
@@ -24,7 +30,8 @@ import type { Sql } from './sql.js';
  * EXCLUSIVE, so a cascading delete cannot deadlock with the catch-up's foreign key checks), applies the changes recorded since the last catch-up,
  * removes the capture, and renames: the live table and its parent indexes to their staging names,
  * the staging copy and its indexes to the live names; the original's triggers are created on the
- * new chunks and every view reading chunks is recreated against it (see dependents.ts). A statement that was waiting for chunks
+ * new chunks, every view reading chunks is recreated against it (see dependents.ts) and every
+ * publication listing chunks moves to it (see publicationsMoveSql). A statement that was waiting for chunks
  * resolves the name again after the lock is granted and so runs against the new table.
  * `extras.finally` statements run in the same transaction after the renames.
  *
@@ -89,7 +96,9 @@ async function swapOnce(
       timing.catchUpMs = ms(caughtUpAt);
       // Views reading chunks follow the renamed table; their definitions are read here, under
       // the lock, dropped before the renames and created again against the new chunks after.
-      const dependents = (await readChunks(sql, ctx.schema))?.dependents ?? [];
+      // So do the publications listing chunks (with their row filters and column lists).
+      const current = await readChunks(sql, ctx.schema);
+      const dependents = current?.dependents ?? [];
       timing.dependents = dependents.length;
       // One round trip for the DDL: every millisecond here is a millisecond writers wait.
       const ddlAt = performance.now();
@@ -101,6 +110,7 @@ async function swapOnce(
           ...renameSql(staging, 'live'),
           ...staging.triggers,
           ...dependentsCreateSql(dependents),
+          ...publicationsMoveSql(current?.publications ?? [], live.staging),
           ...(extras.finally ?? []),
         ].join(';\n'),
       );
