@@ -162,3 +162,21 @@ export async function reserveAllConcurrently(
   await Promise.all(Array.from({ length: reservers }, one));
   return ids;
 }
+
+/**
+ * Beckett's error recording through the family's checkpoint_record_error on one retrying
+ * checkpoint with retries: whether it took, the retries count before, and the row after (status,
+ * the newest retry entry, the count).
+ */
+export async function recordOneError(client: pg.ClientBase) {
+  const { rows } = await client.query(`
+      WITH one AS (SELECT id, stream_position, cardinality(retries) AS n FROM beckett.checkpoints
+                    WHERE status = 'retry' AND retries IS NOT NULL ORDER BY id LIMIT 1)
+      SELECT beckett.checkpoint_record_error(id, stream_position, '{"type":"X"}', NULL) AS ok, id, n
+        FROM one`);
+  const after = await client.query(
+    'SELECT status, retries[cardinality(retries)]::text AS last, cardinality(retries) AS n FROM beckett.checkpoints WHERE id = $1',
+    [rows[0].id],
+  );
+  return { ok: rows[0].ok as boolean, before: rows[0].n as number, after: after.rows[0] };
+}

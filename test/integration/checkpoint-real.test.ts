@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   addCheckpoints,
   REAL_CHECKPOINT_FIXTURES,
+  recordOneError,
   reserveAllConcurrently,
   startBeckettWriters,
 } from '../helpers/checkpointReal.js';
@@ -82,18 +83,10 @@ describe.each(REAL_CHECKPOINT_FIXTURES)('checkpoint family on real Beckett ($fil
     });
 
     // Beckett's own error recording still writes retry[] entries through the family's function.
-    const { rows } = await db.client.query(`
-      WITH one AS (SELECT id, stream_position, cardinality(retries) AS n FROM beckett.checkpoints
-                    WHERE status = 'retry' AND retries IS NOT NULL ORDER BY id LIMIT 1)
-      SELECT beckett.checkpoint_record_error(id, stream_position, '{"type":"X"}', NULL) AS ok, id, n
-        FROM one`);
-    expect(rows[0].ok).toBe(true);
-    const after = await db.client.query(
-      'SELECT status, retries[cardinality(retries)] AS last, cardinality(retries) AS n FROM beckett.checkpoints WHERE id = $1',
-      [rows[0].id],
-    );
-    expect(after.rows[0]).toMatchObject({ status: 'failed', n: rows[0].n + 1 });
-    expect(after.rows[0].last).toMatch(/^\(\d+,"\{""type"": ""X""\}",/);
+    const recorded = await recordOneError(db.client);
+    expect(recorded.ok).toBe(true);
+    expect(recorded.after).toMatchObject({ status: 'failed', n: recorded.before + 1 });
+    expect(recorded.after.last).toMatch(/^\(\d+,"\{""type"": ""X""\}",/);
 
     const rowsBeforeDown = await baseRows(db);
     const down = await cli('migrate', 'down', 'checkpoint', '--all');

@@ -9,6 +9,7 @@ import {
   addCheckpoints,
   type Keying,
   REAL_CHECKPOINT_FIXTURES,
+  recordOneError,
   reserveAllConcurrently,
   startBeckettWriters,
 } from '../helpers/checkpointReal.js';
@@ -395,17 +396,9 @@ describe.each(REAL_CHECKPOINT_FIXTURES)('checkpoint on a drifted deployment of $
     expect(doc.checks.map((c: { id: string; status: string }) => [c.id, c.status])).toEqual([
       ['checkpoint.schema', 'ok'],
     ]);
-    const { rows } = await db.client.query(`
-      WITH one AS (SELECT id, stream_position, cardinality(retries) AS n FROM beckett.checkpoints
-                    WHERE status = 'retry' AND retries IS NOT NULL ORDER BY id LIMIT 1)
-      SELECT beckett.checkpoint_record_error(id, stream_position, '{"type":"X"}', NULL) AS ok, id, n
-        FROM one`);
-    expect(rows[0].ok).toBe(true);
-    const after = await db.client.query(
-      'SELECT status, cardinality(retries) AS n FROM beckett.checkpoints WHERE id = $1',
-      [rows[0].id],
-    );
-    expect(after.rows[0]).toEqual({ status: 'failed', n: rows[0].n + 1 });
+    const recorded = await recordOneError(db.client);
+    expect(recorded.ok).toBe(true);
+    expect(recorded.after).toMatchObject({ status: 'failed', n: recorded.before + 1 });
   });
 
   it('8 concurrent reservers: every due ready checkpoint handed out exactly once', async () => {
