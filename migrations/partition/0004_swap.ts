@@ -16,7 +16,7 @@ import { CATCH_UP_SQL } from '../../src/families/partition/online/catchUp.js';
 import { copyPlanSql } from '../../src/families/partition/online/copy.js';
 import { seedIndexes } from '../../src/families/partition/online/indexNames.js';
 import { DEFAULT_PARTITION } from '../../src/families/partition/online/key.js';
-import { renameSql } from '../../src/families/partition/online/layouts.js';
+import { renameSql, triggersSql } from '../../src/families/partition/online/layouts.js';
 import {
   loadLayouts,
   moveBackToHash,
@@ -68,7 +68,7 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
         'DROP TRIGGER IF EXISTS chunks_copy_capture ON chunks',
         '-- views reading chunks: dropped here, created again from their definitions after the renames',
         ...renameSql(LIST_LAYOUT, 'live').slice(0, 1),
-        ...LIST_LAYOUT.triggers,
+        ...triggersSql(LIST_LAYOUT),
         '-- publications listing chunks: ALTER PUBLICATION ... DROP TABLE the old, ADD TABLE chunks (same row filter and column list)',
         'COMMIT',
         'DROP TABLE IF EXISTS chunks_hash',

@@ -65,6 +65,8 @@ export interface IndexInfo {
   columns: (string | null)[];
   partial: boolean;
   valid: boolean;
+  /** COMMENT ON INDEX (absent in snapshots saved before it was read). */
+  comment?: string | null;
 }
 
 /** A trigger (internal ones, e.g. foreign key enforcement, are left out). */

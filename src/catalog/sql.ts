@@ -156,7 +156,8 @@ SELECT json_build_object(
                                  LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = x.attnum AND x.attnum > 0
                                 WHERE x.n <= ix.indnkeyatts),
                    'partial', ix.indpred IS NOT NULL,
-                   'valid', ix.indisvalid) ORDER BY ic.relname)
+                   'valid', ix.indisvalid,
+                   'comment', obj_description(ix.indexrelid, 'pg_class')) ORDER BY ic.relname)
                   FROM pg_index ix JOIN pg_class ic ON ic.oid = ix.indexrelid WHERE ix.indrelid = t.oid),
      'triggers', (SELECT json_agg(json_build_object(
                     'name', tg.tgname,

@@ -3,7 +3,13 @@ import { InterruptedError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
 import { drainChanges } from './catchUp.js';
-import { type IndexSpec, type Layout, lockReferencedSql, replicaIndexSql } from './layouts.js';
+import {
+  type IndexSpec,
+  type Layout,
+  literal,
+  lockReferencedSql,
+  replicaIndexSql,
+} from './layouts.js';
 import { withShortLocks } from './locks.js';
 import { relationExists, rowsOf, type Sql } from './sql.js';
 
@@ -100,10 +106,13 @@ async function buildIndexes(sql: Sql, ctx: MigrationContext, staging: Layout): P
 }
 
 export function parentIndexSql(staging: Layout, ix: IndexSpec): string {
+  const comment = ix.comment
+    ? `;\nCOMMENT ON INDEX ${quoteIdent(ix.staging)} IS ${literal(ix.comment)}`
+    : '';
   if (ix.constraint) {
-    return `ALTER TABLE ONLY ${staging.staging} ADD CONSTRAINT ${quoteIdent(ix.staging)} ${ix.constraint}`;
+    return `ALTER TABLE ONLY ${staging.staging} ADD CONSTRAINT ${quoteIdent(ix.staging)} ${ix.constraint}${comment}`;
   }
-  return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(ix.staging)} ON ONLY ${staging.staging} ${ix.body}`;
+  return `CREATE ${ix.unique ? 'UNIQUE ' : ''}INDEX ${quoteIdent(ix.staging)} ON ONLY ${staging.staging} ${ix.body}${comment}`;
 }
 
 export function partitionIndexSql(partition: string, name: string, ix: IndexSpec): string {

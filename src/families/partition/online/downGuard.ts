@@ -2,6 +2,7 @@ import { PreconditionError } from '../../../errors.js';
 import { KEY_CHECK } from './key.js';
 import type { Layout } from './layouts.js';
 import { readChunks } from './original.js';
+import { boundObjectProblems } from './shape.js';
 import type { Sql } from './sql.js';
 
 /**
@@ -27,9 +28,7 @@ export async function addedSinceUp(sql: Sql, schema: string, list: Layout): Prom
   ]);
   for (const c of t.constraints)
     if (!constraints.has(c.name)) added.push(`constraint ${c.name} ${c.definition}`);
-  const triggers = new Set(
-    list.triggers.map((d) => /^CREATE (?:CONSTRAINT )?TRIGGER (\S+)/.exec(d)?.[1]),
-  );
+  const triggers = new Set(list.triggers.map((tg) => tg.name));
   for (const tg of t.triggers) if (!triggers.has(tg.name)) added.push(`trigger ${tg.name}`);
   const partitions = new Set(list.partitions.map((p) => p.name));
   for (const p of t.partitions) {
@@ -37,6 +36,8 @@ export async function addedSinceUp(sql: Sql, schema: string, list: Layout): Prom
     const own = p.indexes.filter((ix) => ix.parent === null).map((ix) => ix.name);
     for (const name of own) added.push(`index ${name} on partition ${p.name}`);
   }
+  // Bound to the live table by OID (a function on its row type, ...): the swap back would fail.
+  added.push(...(await boundObjectProblems(sql, schema)));
   return added;
 }
 

@@ -3,6 +3,7 @@ import {
   columnGrantSql,
   type PublicationMembership,
   type TableSnapshot,
+  type TriggerInfo,
 } from '../../../catalog/snapshot.js';
 import { quoteIdent } from '../../../db/ident.js';
 import { addKeyColumn, indexBody, seedIndexes, seedSuffix } from './indexNames.js';
@@ -53,6 +54,8 @@ export interface IndexSpec {
   /** Otherwise the index: `USING btree (a) WHERE ...`, and whether it is UNIQUE. */
   body?: string;
   unique?: boolean;
+  /** COMMENT ON INDEX of the parent index, carried with it. */
+  comment?: string | null;
 }
 
 export interface ForeignKeySpec {
@@ -94,8 +97,8 @@ export interface Layout {
   owner: string | null;
   grants: string[];
   comment: string | null;
-  /** CREATE TRIGGER statements of the original's triggers (`ON <schema>.chunks`). */
-  triggers: string[];
+  /** The original's triggers (definitions `ON <schema>.chunks`); created by triggersSql. */
+  triggers: TriggerInfo[];
   /** The parent's replica identity: d / f / n, or i with replicaIndex (set once indexes are built). */
   replicaIdentity: string;
   replicaIndex: IndexSpec | null;
@@ -204,6 +207,7 @@ export function hashLayout(t: TableSnapshot): Layout {
     const base = {
       live: ix.name,
       staging: stagingName(ix.name, 'hash'),
+      comment: ix.comment ?? null,
       onPartition: (p: string) => partitionIndexName(t, p, ix.name),
     };
     return con
@@ -232,7 +236,7 @@ export function hashLayout(t: TableSnapshot): Layout {
     owner: t.owner,
     grants: t.grants,
     comment: t.comment,
-    triggers: t.triggers.map((tg) => tg.definition),
+    triggers: t.triggers,
     replicaIdentity: t.replicaIdentity ?? 'd',
     replicaIndex: indexes.find((ix) => ix.live === t.replicaIndex) ?? null,
     keyFrom: 's.partition_key',
@@ -275,7 +279,11 @@ export function listLayout(t: TableSnapshot): Layout {
   const plain: IndexSpec[] = [];
   for (const ix of t.indexes) {
     const con = constraintOf(t, ix.constraint);
-    const base = { live: ix.name, staging: stagingName(ix.name, 'list') };
+    const base = {
+      live: ix.name,
+      staging: stagingName(ix.name, 'list'),
+      comment: ix.comment ?? null,
+    };
     if (con) {
       const extended = addKeyColumn(con.definition);
       if (extended !== con.definition)
@@ -361,7 +369,7 @@ export function listLayout(t: TableSnapshot): Layout {
     owner: t.owner,
     grants: t.grants,
     comment: t.comment,
-    triggers: t.triggers.map((tg) => tg.definition),
+    triggers: t.triggers,
     replicaIdentity: t.replicaIdentity ?? 'd',
     replicaIndex,
     keyFrom: `${KEY_FUNCTION}(s.collection_id)`,
@@ -561,12 +569,42 @@ export function publicationsMoveSql(
   ]);
 }
 
+const TRIGGER_STATE: Record<string, string> = {
+  D: 'DISABLE',
+  R: 'ENABLE REPLICA',
+  A: 'ENABLE ALWAYS',
+};
+
+/**
+ * The original's triggers on the new live table, in the swap transaction after the renames (so
+ * none fires on the copy or the catch-up, which write the staging table before it has them):
+ * created on chunks (PostgreSQL clones row triggers onto every partition), then put in the
+ * original's state (disabled, ENABLE REPLICA / ALWAYS; recursing to the partitions). On a LIST
+ * table each row trigger is then disabled on the DEFAULT partition: a row of a writer that leaves
+ * partition_key out only passes through it (the reroute trigger deletes it there and inserts it
+ * again into its chunks_part_NN in the same statement), so the application's row triggers fire
+ * once per write, on the partition the row ends in and with its key, not a second time for its
+ * moment in chunks_default.
+ */
+export function triggersSql(layout: Layout): string[] {
+  const onDefault = layout.partitions.some((p) => p.name === DEFAULT_PARTITION);
+  return layout.triggers.flatMap((tg) => [
+    tg.definition,
+    ...(TRIGGER_STATE[tg.enabled]
+      ? [`ALTER TABLE ${LIVE_TABLE} ${TRIGGER_STATE[tg.enabled]} TRIGGER ${quoteIdent(tg.name)}`]
+      : []),
+    ...(onDefault && tg.level === 'ROW'
+      ? [`ALTER TABLE ${DEFAULT_PARTITION} DISABLE TRIGGER ${quoteIdent(tg.name)}`]
+      : []),
+  ]);
+}
+
 function grantOn(relation: string, grant: string): string {
   const at = grant.indexOf(' TO ');
   return `GRANT ${grant.slice(0, at)} ON ${relation}${grant.slice(at)}`;
 }
 
-const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+export const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
 
 /** The column list both layouts share, for INSERT ... SELECT between them. */
 export function copyColumns(layout: Layout, alias: string): string {

@@ -4,6 +4,7 @@ import type { PreflightResult } from '../../types.js';
 import { DEFAULT_PARTITION, REROUTE_FUNCTION } from './key.js';
 import { hashLayout, listLayout } from './layouts.js';
 import { originalProblems } from './original.js';
+import { rowsOf, type Sql } from './sql.js';
 
 /** Names the family creates next to chunks (besides the LIST table's); any of them existing already is a conflict. */
 const CREATED_NAMES = [
@@ -46,17 +47,45 @@ SELECT n AS name FROM unnest($2::text[]) n
  * Objects bound to chunks (or a partition) by OID that the swap would leave on the old table:
  * anything depending on it normally other than a view's rule (recreated), a publication's row
  * filter or column list (moved in the swap) or a foreign key (reported by originalProblems), e.g. a BEGIN ATOMIC function; and extended statistics.
+ * Also what uses its row type (or an array of it): a function taking or returning chunks, a
+ * column of type chunks. The type is the table's own, so after the swap it is the retired
+ * table's: a view calling such a function could not be recreated on the new chunks, and the old
+ * table could not be dropped.
  */
 const OTHER_DEPENDENTS_SQL = `
+SELECT DISTINCT ON (what) what, how FROM (
 WITH t AS (SELECT c.oid FROM pg_class c WHERE c.relname = 'chunks' AND c.relnamespace = to_regnamespace($1)),
-rels AS (SELECT oid FROM t UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent IN (SELECT oid FROM t))
-SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what
+rels AS (SELECT oid FROM t UNION ALL SELECT inhrelid FROM pg_inherits WHERE inhparent IN (SELECT oid FROM t)),
+types AS (SELECT ty.oid FROM pg_type ty WHERE ty.typrelid IN (SELECT oid FROM rels)
+          UNION ALL
+          SELECT arr.oid FROM pg_type arr JOIN pg_type ty ON ty.oid = arr.typelem WHERE ty.typrelid IN (SELECT oid FROM rels))
+SELECT DISTINCT pg_describe_object(d.classid, d.objid, d.objsubid) AS what, 'depends on' AS how
   FROM pg_depend d
  WHERE d.refclassid = 'pg_class'::regclass AND d.refobjid IN (SELECT oid FROM rels)
    AND ((d.deptype = 'n' AND d.classid NOT IN ('pg_rewrite'::regclass, 'pg_constraint'::regclass,
                                                'pg_publication_rel'::regclass))
         OR d.classid = 'pg_statistic_ext'::regclass)
- ORDER BY 1`;
+   -- a generated column's expression depends on its own table: it is the column (originalProblems)
+   AND NOT (d.classid = 'pg_attrdef'::regclass
+            AND d.objid IN (SELECT oid FROM pg_attrdef WHERE adrelid IN (SELECT oid FROM rels)))
+UNION
+SELECT pg_describe_object(d.classid, d.objid, d.objsubid), 'uses the row type of'
+  FROM pg_depend d
+ WHERE d.refclassid = 'pg_type'::regclass AND d.refobjid IN (SELECT oid FROM types)
+   AND d.deptype = 'n' AND d.classid <> 'pg_rewrite'::regclass
+) found ORDER BY what, how`;
+
+/**
+ * What the swap would leave bound to the old table (OTHER_DEPENDENTS_SQL), one line each; `up`
+ * and `down` (before it copies anything) refuse on them.
+ */
+export async function boundObjectProblems(sql: Sql, schema: string): Promise<string[]> {
+  const rows = await rowsOf<{ what: string; how: string }>(sql, OTHER_DEPENDENTS_SQL, [schema]);
+  return rows.map(
+    ({ what, how }) =>
+      `${what} ${how} ${schema}.chunks and would keep the old table (only views and materialized views are recreated): drop it before, recreate it after`,
+  );
+}
 
 /**
  * The partition family's preflight, driven by the catalog: the reasons the chunks table found
@@ -112,11 +141,7 @@ export async function findChunksShapeProblems(
       `writers that leave partition_key out keep working: their rows land in ${DEFAULT_PARTITION} and are moved to their partition in the same statement`,
     );
   }
-  const dependents = await client.query<{ what: string }>(OTHER_DEPENDENTS_SQL, [schema]);
-  for (const { what } of dependents.rows)
-    problems.push(
-      `${what} depends on ${schema}.chunks and would keep the old table (only views and materialized views are recreated): drop it before, recreate it after`,
-    );
+  problems.push(...(await boundObjectProblems(client, schema)));
   const conflicts = await client.query<{ name: string }>(CONFLICTS_SQL, [
     schema,
     [...new Set([...names, ...SEMANTIK_OWN])],

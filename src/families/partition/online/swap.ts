@@ -9,6 +9,7 @@ import {
   lockReferencedSql,
   publicationsMoveSql,
   renameSql,
+  triggersSql,
 } from './layouts.js';
 import { readChunks } from './original.js';
 
@@ -108,7 +109,7 @@ async function swapOnce(
           ...dependentsDropSql(dependents),
           ...renameSql(live, 'staging'),
           ...renameSql(staging, 'live'),
-          ...staging.triggers,
+          ...triggersSql(staging),
           ...dependentsCreateSql(dependents),
           ...publicationsMoveSql(current?.publications ?? [], live.staging),
           ...(extras.finally ?? []),
