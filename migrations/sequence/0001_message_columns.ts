@@ -28,6 +28,7 @@ import {
   SAVE_DEFAULT_SQL,
   SEQUENCE_STATE_NAME,
 } from '../../src/families/sequence/adopt.js';
+import { FORGET_KEPT_SQL, KEEP_IDENTICAL_SQL } from '../../src/families/sequence/adoptIdentical.js';
 import { restoreOriginalSql } from '../../src/migrate/adopt.js';
 import { type MigrationContext, runBatches } from '../../src/migrate/context.js';
 import { execOnline } from '../../src/migrate/online.js';
@@ -40,8 +41,13 @@ export const installs: SchemaManifest = {
  * An existing sequence_number (Nova's global BIGSERIAL; preflight checked it is one) is adopted,
  * not added: see src/families/sequence/adopt.ts. Only its default is saved here; its values are
  * saved by the backfill, each in the statement that renumbers it.
+ *
+ * The first migration of a fresh up also records the operator's indexes and CHECKs identical to
+ * the family's (src/families/sequence/adoptIdentical.ts): 0008 and 0009 keep them, down leaves
+ * them.
  */
 export async function up(pgm: MigrationBuilder): Promise<void> {
+  pgm.sql(KEEP_IDENTICAL_SQL);
   if (await columnExists(pgm, 'messages', 'sequence_number')) {
     pgm.sql(CREATE_ORIGINALS_SQL);
     pgm.sql(SAVE_DEFAULT_SQL);
@@ -66,6 +72,7 @@ export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promis
 ALTER TABLE messages
   DROP COLUMN IF EXISTS content_tsv,
   DROP COLUMN IF EXISTS sequence_number`);
+    pgm.sql(FORGET_KEPT_SQL);
     return;
   }
   pgm.noTransaction();
@@ -79,4 +86,5 @@ ALTER TABLE messages
   await execOnline(pgm, ctx, restoreOriginalSql('sequence', 'sql', SEQUENCE_STATE_NAME));
   await execOnline(pgm, ctx, 'ALTER TABLE messages DROP COLUMN IF EXISTS content_tsv');
   await execOnline(pgm, ctx, `DROP TABLE IF EXISTS ${ORIGINALS_TABLE}`);
+  await execOnline(pgm, ctx, FORGET_KEPT_SQL);
 }

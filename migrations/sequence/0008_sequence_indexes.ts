@@ -13,9 +13,13 @@
  *   visible messages, and a member's conversation list. Its indexes on posts, post_metadata,
  *   post_images, message_reactions and message_attachments are not part of this base schema.
  * - GIN on content_tsv, for Nova's full-text search.
+ *
+ * An index of the operator's identical to one of these, recorded by 0001 (adoptIdentical.ts), is
+ * valid and kept by up; down leaves it.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
 import type { SchemaManifest } from '../../src/checks/manifest.js';
+import { isKept } from '../../src/families/sequence/adoptIdentical.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 import {
   createIndexConcurrently,
@@ -54,6 +58,11 @@ export const installs: SchemaManifest = {
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
   for (const index of INDEXES) {
+    if (await isKept(pgm, ctx.schema, 'kept index', index.table, index.name)) {
+      if (ctx.dryRun) pgm.sql(`-- ${index.name}: the operator's identical index is kept`);
+      else ctx.progress.note(`sequence: keeping the operator's identical index ${index.name}`);
+      continue;
+    }
     if (!ctx.dryRun) ctx.progress.note(`sequence: building index ${index.name} concurrently`);
     await createIndexConcurrently(pgm, ctx, index);
   }
@@ -61,5 +70,9 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
 
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
-  for (const index of [...INDEXES].reverse()) await dropIndexConcurrently(pgm, ctx, index.name);
+  for (const index of [...INDEXES].reverse()) {
+    if (!(await isKept(pgm, ctx.schema, 'kept index', index.table, index.name)))
+      await dropIndexConcurrently(pgm, ctx, index.name);
+    else if (ctx.dryRun) pgm.sql(`-- ${index.name}: the operator's, left in place`);
+  }
 }

@@ -11,6 +11,7 @@
  * better than rejecting the write.
  */
 import type { MigrationBuilder } from 'node-pg-migrate';
+import { isKept } from '../../src/families/sequence/adoptIdentical.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 import { addCheckConstraintOnline, type CheckSpec, execOnline } from '../../src/migrate/online.js';
 
@@ -36,14 +37,18 @@ export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<
 
 /**
  * DROP CONSTRAINT is catalog-only (ACCESS EXCLUSIVE for milliseconds). Each one autocommits, so
- * no step holds one table's lock while waiting for the other's (see 0001).
+ * no step holds one table's lock while waiting for the other's (see 0001). An identical CHECK
+ * of the operator's that up kept (recorded by 0001, adoptIdentical.ts) is left in place.
  */
 export async function down(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
   pgm.noTransaction();
-  for (const check of [...CHECKS].reverse())
-    await execOnline(
-      pgm,
-      ctx,
-      `ALTER TABLE ${check.table} DROP CONSTRAINT IF EXISTS ${check.name}`,
-    );
+  for (const check of [...CHECKS].reverse()) {
+    if (!(await isKept(pgm, ctx.schema, 'kept constraint', check.table, check.name)))
+      await execOnline(
+        pgm,
+        ctx,
+        `ALTER TABLE ${check.table} DROP CONSTRAINT IF EXISTS ${check.name}`,
+      );
+    else if (ctx.dryRun) pgm.sql(`-- ${check.table}.${check.name}: the operator's, left in place`);
+  }
 }

@@ -35,7 +35,14 @@ export type AdoptedKind =
   | 'index'
   | 'sql'
   /** A table's catalog snapshot as JSON (not DDL): read back with readOriginal, never EXECUTEd. */
-  | 'table';
+  | 'table'
+  /**
+   * The operator's index or CHECK constraint, identical to the one the family would create and
+   * kept in place of it: its definition is a record, never EXECUTEd; down leaves the object
+   * and only forgets the row (keepIdenticalSql, forgetKeptSql).
+   */
+  | 'kept index'
+  | 'kept constraint';
 
 /**
  * SQL that saves `definitionSql` (an expression evaluated at run time, e.g.
@@ -68,6 +75,29 @@ BEGIN
    WHERE family = ${escapeLiteral(family)} AND kind = ${escapeLiteral(kind)} AND name = ${escapeLiteral(name)}
   RETURNING definition INTO ddl;
   IF ddl IS NOT NULL THEN EXECUTE ddl; END IF;
+END $dbops$;`;
+}
+
+/**
+ * SQL that records, for each row (kind, name, definition) of `identicalSql` (the operator's
+ * objects identical to the family's, found when nothing of the family is applied yet), that the
+ * object was there before: the family's migrations keep it instead of building their own, and
+ * its down leaves it. Rerun-safe (the first record is kept).
+ */
+export function keepIdenticalSql(family: string, identicalSql: string): string {
+  return `${ENSURE_SQL}
+INSERT INTO ${ADOPTED_TABLE} (family, kind, name, definition)
+SELECT ${escapeLiteral(family)}, kept.kind, kept.name, kept.definition FROM (${identicalSql}) kept
+ON CONFLICT DO NOTHING;`;
+}
+
+/** SQL that forgets every kept object of the family (the objects themselves stay). */
+export function forgetKeptSql(family: string): string {
+  return `DO $dbops$
+BEGIN
+  IF to_regclass(${escapeLiteral(ADOPTED_TABLE)}) IS NULL THEN RETURN; END IF;
+  DELETE FROM ${ADOPTED_TABLE}
+   WHERE family = ${escapeLiteral(family)} AND kind IN ('kept index', 'kept constraint');
 END $dbops$;`;
 }
 

@@ -4,7 +4,7 @@ import { catalogSnapshot } from './db.js';
 /**
  * A full catalog snapshot of the given schemas, names included: everything catalogSnapshot
  * lists (relations, columns, constraints, indexes, triggers, functions, partition bounds) plus
- * owners and ACLs (column ACLs too), which column owns each sequence, comments, view and
+ * owners and ACLs (column ACLs too), which column owns each sequence, comments (constraints' too), view and
  * materialized view definitions (and whether populated), which index is attached to which parent
  * index, and full function definitions. Two snapshots are equal iff a `down` restored every name
  * and definition. Also each column's statistics target, storage and attribute options (PostgreSQL's
@@ -23,6 +23,10 @@ export async function fullCatalogSnapshot(
        UNION ALL
        SELECT format('comment %s.%s %s', ns.nspname, c.relname, obj_description(c.oid, 'pg_class'))
          FROM pg_class c JOIN ns ON ns.oid = c.relnamespace WHERE obj_description(c.oid, 'pg_class') IS NOT NULL
+       UNION ALL
+       SELECT format('comment constraint %s.%s.%s %s', ns.nspname, c.relname, con.conname, obj_description(con.oid, 'pg_constraint'))
+         FROM pg_constraint con JOIN pg_class c ON c.oid = con.conrelid JOIN ns ON ns.oid = c.relnamespace
+        WHERE obj_description(con.oid, 'pg_constraint') IS NOT NULL
        UNION ALL
        SELECT format('comment %s.%s.%s %s', ns.nspname, c.relname, a.attname, col_description(c.oid, a.attnum))
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid JOIN ns ON ns.oid = c.relnamespace

@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { quoteQualified } from '../../db/ident.js';
 import type { PreflightOptions, PreflightResult } from '../types.js';
+import { duplicateIndexesSql, identicalSql } from './adoptIdentical.js';
 import { ADOPTABLE_COLUMNS, conversationColumnFindings } from './preflightCounters.js';
 import { nameCollisions } from './preflightNames.js';
 
@@ -53,17 +54,28 @@ SELECT w.t AS table, w.c AS column, format_type(a.atttypid, a.atttypmod) AS type
                      AND a.attname = w.c AND a.attnum > 0 AND NOT a.attisdropped
   LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum`;
 
-/** Unique indexes on messages that hold sequence_number without conversation_id (global keys). */
-const GLOBAL_UNIQUE_SQL = `
-SELECT i.indexrelid::regclass::text AS name FROM pg_index i
+/**
+ * Unique indexes (and the indexes of unique constraints) on messages that hold sequence_number;
+ * `global` when they do not hold conversation_id too.
+ */
+const UNIQUE_SQL = `
+SELECT i.indexrelid::regclass::text AS name, c.relname AS relname,
+       NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid
+                    AND a.attnum = ANY (i.indkey) AND a.attname = 'conversation_id') AS global
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
  WHERE i.indrelid = to_regclass(format('%I.messages', $1::text)) AND i.indisunique
    AND EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid
                 AND a.attnum = ANY (i.indkey) AND a.attname = 'sequence_number')
-   AND NOT EXISTS (SELECT 1 FROM pg_attribute a WHERE a.attrelid = i.indrelid
-                    AND a.attnum = ANY (i.indkey) AND a.attname = 'conversation_id')`;
+ ORDER BY 1`;
+
+interface UniqueKey {
+  name: string;
+  relname: string;
+  global: boolean;
+}
 
 /** Why an existing messages.sequence_number cannot be converted in place (empty: it can). */
-function sequenceNumberProblems(schema: string, col: ColumnFacts, globalKeys: string[]): string[] {
+function sequenceNumberProblems(schema: string, col: ColumnFacts, keys: UniqueKey[]): string[] {
   const name = `column ${schema}.messages.sequence_number`;
   const problems: string[] = [];
   if (col.type !== 'bigint') problems.push(`${name} is ${col.type}, expected bigint`);
@@ -78,10 +90,17 @@ function sequenceNumberProblems(schema: string, col: ColumnFacts, globalKeys: st
       `${name} has no DEFAULT nextval() of a sequence it owns (default: ${col.default_expr ?? 'none'}); ` +
         'dbops adopts only a serial column, whose sequence it can hand the numbering back to on down',
     );
-  for (const index of globalKeys)
+  for (const key of keys)
     problems.push(
-      `unique index ${index} keys messages.sequence_number without conversation_id; ` +
-        'per-conversation numbers repeat across conversations and would violate it',
+      key.global
+        ? `unique index ${key.name} keys messages.sequence_number without conversation_id; ` +
+            'per-conversation numbers repeat across conversations and would violate it'
+        : `unique index ${key.name} keys messages (conversation_id, sequence_number): dbops ` +
+            "renumbers each conversation's messages in place (and down puts the global numbers " +
+            'back), and a unique index is checked row by row, so a number not rewritten yet ' +
+            'collides with a new one and the backfill fails halfway; drop it before up (or the ' +
+            'constraint it belongs to): 0008 builds uq_messages_conversation_sequence, the same ' +
+            'index, after the numbering, and down drops that one',
     );
   return problems;
 }
@@ -115,13 +134,12 @@ export async function sequencePreflight(
       problems.push(`column ${schema}.${table}.${column} is ${actual}, expected ${type}`);
   }
   const seq = facts.get('messages.sequence_number');
+  /** Names already refused or kept here, which nameCollisions must not refuse again. */
+  const named: string[] = [];
   if (seq) {
-    const globalKeys = (await client.query<{ name: string }>(GLOBAL_UNIQUE_SQL, [schema])).rows;
-    const found = sequenceNumberProblems(
-      schema,
-      seq,
-      globalKeys.map((k) => k.name),
-    );
+    const keys = (await client.query<UniqueKey>(UNIQUE_SQL, [schema])).rows;
+    named.push(...keys.map((k) => k.relname));
+    const found = sequenceNumberProblems(schema, seq, keys);
     problems.push(...found);
     if (found.length === 0)
       notes.push(
@@ -136,7 +154,30 @@ export async function sequencePreflight(
       problems.push(
         `column ${schema}.${table}.${column} already exists and is not adopted: ${why}`,
       );
-  problems.push(...(await nameCollisions(client, schema)));
+  const identical = await client.query<{ kind: string; object: string; definition: string }>(
+    identicalSql('$1'),
+    [schema],
+  );
+  for (const k of identical.rows) {
+    named.push(k.object);
+    notes.push(
+      `keep ${k.kind === 'kept index' ? 'index' : 'constraint'} ${schema}.${k.object} (${k.definition}): ` +
+        "identical to the family's, so it is not built again; recorded in dbops.adopted, left " +
+        'in place by down',
+    );
+  }
+  problems.push(...(await nameCollisions(client, schema, named)));
+  const duplicates = await client.query<{ index: string; family: string }>(duplicateIndexesSql(), [
+    schema,
+  ]);
+  for (const d of duplicates.rows)
+    if (!named.includes(d.family))
+      notes.push(
+        `index ${d.index} is identical to the family's ${d.family}: ` +
+          '0008 builds that one beside yours (a second copy). To have dbops keep yours instead ' +
+          `(and leave it on down), rename it before up: ALTER INDEX ${d.index} ` +
+          `RENAME TO ${d.family}`,
+      );
   const adoption = await conversationColumnFindings(client, schema, facts, options);
   problems.push(...adoption.problems);
   notes.push(...adoption.notes);

@@ -4,7 +4,9 @@
  * operator's: an index or CHECK of that name would be kept in place of the family's (0008 and
  * 0009 skip a name that exists, whatever its definition) and `migrate down` would then drop
  * the operator's object; a trigger or function of that name makes its migration fail halfway.
- * Refused in the preflight, naming each object and how to get it out of the way.
+ * Refused in the preflight, naming each object and how to get it out of the way, except the
+ * names in `skip`: identical ones that dbops keeps (adoptIdentical.ts), and unique indexes the
+ * preflight refuses for another reason.
  */
 import type pg from 'pg';
 import { migrationManifests } from '../../migrate/files.js';
@@ -18,17 +20,21 @@ const CHECK_CONSTRAINTS: [table: string, name: string][] = [
 ];
 
 const COLLISIONS_SQL = `
-SELECT format('index %I.%I already exists (%s)', $1::text, c.relname, coalesce(pg_get_indexdef(c.oid), 'a relation of kind ' || c.relkind::text)) AS what,
+SELECT format('index %I.%I already exists (%s%s)', $1::text, c.relname, coalesce(pg_get_indexdef(c.oid), 'a relation of kind ' || c.relkind::text),
+              CASE WHEN NOT (i.indisvalid AND i.indisready) THEN '; INVALID: left by an interrupted or failed CREATE INDEX CONCURRENTLY' ELSE '' END) AS what,
        format('ALTER INDEX %I.%I RENAME TO <another name>', $1::text, c.relname) AS fix,
        w.migration, true AS kept
   FROM unnest($2::text[], $3::text[]) AS w(name, migration)
   JOIN pg_class c ON c.relname = w.name AND c.relnamespace = to_regnamespace(quote_ident($1::text))
+  LEFT JOIN pg_index i ON i.indexrelid = c.oid
+ WHERE c.relname <> ALL ($11::text[])
 UNION ALL
 SELECT format('constraint %s on %I.%I already exists (%s)', con.conname, $1::text, w.t, pg_get_constraintdef(con.oid)),
        format('ALTER TABLE %I.%I RENAME CONSTRAINT %I TO <another name>', $1::text, w.t, con.conname),
        '0009_sequence_constraints', true
   FROM unnest($4::text[], $5::text[]) AS w(t, name)
   JOIN pg_constraint con ON con.conname = w.name AND con.conrelid = to_regclass(format('%I.%I', $1::text, w.t))
+ WHERE con.conname <> ALL ($11::text[])
 UNION ALL
 SELECT format('trigger %s on %I.%I already exists', t.tgname, $1::text, w.t),
        format('ALTER TRIGGER %I ON %I.%I RENAME TO <another name>', t.tgname, $1::text, w.t),
@@ -43,7 +49,11 @@ SELECT format('function %I.%I(%s) already exists', $1::text, p.proname, pg_get_f
   JOIN pg_proc p ON p.proname = w.name AND p.pronamespace = to_regnamespace(quote_ident($1::text))`;
 
 /** One problem line per object of the deployment that has a name the family creates. */
-export async function nameCollisions(client: pg.ClientBase, schema: string): Promise<string[]> {
+export async function nameCollisions(
+  client: pg.ClientBase,
+  schema: string,
+  skip: string[],
+): Promise<string[]> {
   const indexes: [string, string][] = [];
   const triggers: [string, string, string][] = [];
   const functions: [string, string][] = [];
@@ -68,6 +78,7 @@ export async function nameCollisions(client: pg.ClientBase, schema: string): Pro
     triggers.map((t) => t[2]),
     functions.map((f) => f[0]),
     functions.map((f) => f[1]),
+    skip,
   ]);
   return rows.map(
     (r) =>
