@@ -17,3 +17,8 @@ export function quoteQualified(schema: string, name: string): string {
 export function isPlainIdentifier(name: string): boolean {
   return /^[a-z_][a-z0-9_$]{0,62}$/.test(name);
 }
+
+/** A string literal for SQL text the family builds itself (catalog names, comments), quotes doubled. */
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

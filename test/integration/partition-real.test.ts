@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffCatalog, fullCatalogSnapshot } from '../helpers/catalogDiff.js';
 import { runCli } from '../helpers/cli.js';
@@ -10,18 +11,23 @@ import {
 } from '../helpers/partition.js';
 import { growRealChunks, startOldWriter } from '../helpers/partitionReal.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
+import { dropRoles } from '../helpers/sequenceReal.js';
 
 /**
  * Semantik's real chunks (shared/fixtures/real/partition_real.sql): what `check skew` says about
  * its 16-HASH table, then the whole move and back on it.
  */
 let db: TestDatabase;
+const APP_ROLE = `dbops_t_semantik_app_${Math.random().toString(36).slice(2, 8)}`;
 
 beforeAll(async () => {
   db = await createTestDatabase('partition_real');
   await loadRealFixture(db.client, 'partition_real.sql');
 });
-afterAll(() => db.drop());
+afterAll(async () => {
+  await db.drop();
+  await dropRoles(db.url, [APP_ROLE]);
+});
 
 describe('partition family on the real Semantik schema', () => {
   it('check skew on the 16-HASH table: structural skew (one collection larger than a fair share), the collection named, exit 0', async () => {
@@ -48,7 +54,7 @@ describe('partition family on the real Semantik schema', () => {
 
 /**
  * The move on the real schema grown to ~150k chunks, with a writer of Semantik's pre-change code
- * (no partition_key) running during up: up, check, resync, down (the original exactly: full
+ * (no partition_key, as its own role, not chunks' owner) running during up: up, check, resync, down (the original exactly: full
  * catalog, every row), up again.
  */
 describe('partition family round trip on the real Semantik schema (~113k chunks, an old writer running)', () => {
@@ -57,6 +63,12 @@ describe('partition family round trip on the real Semantik schema (~113k chunks,
 
   beforeAll(async () => {
     await growRealChunks(db.client, 110);
+    // Semantik's application as deployed: its own role, with rights on chunks and nothing on its
+    // partitions. A writer that is not chunks' owner must keep working through the move (the
+    // capture and the reroute write tables it has no right on, as chunks' owner).
+    await db.client.query(`CREATE ROLE ${APP_ROLE} LOGIN;
+      GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
+      GRANT SELECT, INSERT, UPDATE, DELETE ON public.chunks TO ${APP_ROLE}`);
     before = await fullCatalogSnapshot(db.client, ['public']);
   });
 
@@ -76,7 +88,11 @@ describe('partition family round trip on the real Semantik schema (~113k chunks,
   });
 
   it('up with an old writer running: exit 0, every committed row in its partition, inserts without partition_key work during and after', async () => {
-    const writerClient = await db.connect();
+    const appUrl = new URL(db.url);
+    appUrl.username = APP_ROLE;
+    appUrl.password = '';
+    const writerClient = new pg.Client({ connectionString: appUrl.toString() });
+    await writerClient.connect();
     const { rows: docs } = await db.client.query(
       'SELECT id, collection_id, chunking_config_id FROM public.documents ORDER BY id LIMIT 200',
     );

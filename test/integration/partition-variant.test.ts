@@ -361,7 +361,7 @@ describe("partition on a drifted deployment of Semantik's real schema", () => {
       const check = await runCli(['check', 'all', 'partition', '--format', 'json'], {
         url: db.url,
       });
-      expect(check.code, check.stderr).toBe(0);
+      expect(check.code, check.stderr + check.stdout).toBe(0);
       const checks = JSON.parse(check.stdout).checks as { id: string; status: string }[];
       return checks.filter((c) => c.id !== 'partition.skew').map((c) => `${c.id} ${c.status}`);
     };

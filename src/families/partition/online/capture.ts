@@ -1,5 +1,6 @@
 import { quoteIdent } from '../../../db/ident.js';
 import { type Layout, LIVE_TABLE } from './layouts.js';
+import { ownedAsChunksSql } from './sql.js';
 
 /**
  * What keeps a copy exact while the application writes: a row trigger on the live table records
@@ -20,6 +21,13 @@ const NO_TRUNCATE = 'chunks_copy_no_truncate';
  * The trigger functions name their table schema-qualified (`schema` is baked in at creation)
  * instead of `SET search_path FROM CURRENT`: they run in every writer's transaction, whatever its
  * search_path, for every row, and a SET clause costs ~20 us per call.
+ *
+ * The capture runs as chunks' owner (SECURITY DEFINER; it and the changes table are owned by that
+ * role): an application role with rights on chunks only has none on chunks_copy_changes, and
+ * without this every write of such a role failed ("permission denied for table
+ * chunks_copy_changes") from 0001 until the swap. Its body depends on no search_path (the one
+ * table qualified, the comparison through OPERATOR(pg_catalog.<>), the key columns NOT NULL), so a
+ * caller's search_path cannot change what it does with the owner's rights.
  */
 export function createMachinerySql(schema: string): string {
   const changes = `${quoteIdent(schema)}.${CHANGES_TABLE}`;
@@ -35,7 +43,7 @@ CREATE TABLE IF NOT EXISTS ${PROGRESS_TABLE} (
   next_block bigint NOT NULL DEFAULT 0,
   finished boolean NOT NULL DEFAULT false
 );
-CREATE OR REPLACE FUNCTION ${CAPTURE}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+CREATE OR REPLACE FUNCTION ${CAPTURE}() RETURNS trigger LANGUAGE plpgsql SECURITY DEFINER AS $fn$
 BEGIN
   IF TG_OP = 'INSERT' THEN
     INSERT INTO ${changes} (id, collection_id) VALUES (NEW.id, NEW.collection_id);
@@ -43,13 +51,15 @@ BEGIN
     INSERT INTO ${changes} (id, collection_id) VALUES (OLD.id, OLD.collection_id);
   ELSE
     INSERT INTO ${changes} (id, collection_id) VALUES (OLD.id, OLD.collection_id);
-    IF (NEW.id, NEW.collection_id) IS DISTINCT FROM (OLD.id, OLD.collection_id) THEN
+    IF NEW.id OPERATOR(pg_catalog.<>) OLD.id OR NEW.collection_id OPERATOR(pg_catalog.<>) OLD.collection_id THEN
       INSERT INTO ${changes} (id, collection_id) VALUES (NEW.id, NEW.collection_id);
     END IF;
   END IF;
   RETURN NULL;
 END
 $fn$;
+REVOKE ALL ON FUNCTION ${CAPTURE}() FROM PUBLIC;
+${ownedAsChunksSql(schema, [`FUNCTION ${quoteIdent(schema)}.${CAPTURE}()`, `TABLE ${changes}`])};
 CREATE OR REPLACE FUNCTION ${NO_TRUNCATE}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   RAISE EXCEPTION 'TRUNCATE of % is refused while dbops moves chunks to another partition layout', TG_TABLE_NAME

@@ -1,4 +1,5 @@
 import { quoteIdent } from '../../../db/ident.js';
+import { ownedAsChunksSql } from './sql.js';
 
 /**
  * The partition key of the 100-LIST chunks table and the objects that make writers supply it.
@@ -49,20 +50,40 @@ export const REROUTE_FUNCTION = 'chunks_default_reroute';
 export const REROUTE_TRIGGER = 'chunks_default_reroute';
 
 /**
- * AFTER INSERT on the DEFAULT partition, per row: deletes the row just inserted (it has the
- * unknown key) and inserts it again with partition_key = chunk_partition_key(collection_id),
- * which routes it to chunks_part_NN. In the writer's statement, so the writer's transaction
- * commits the row in its partition and the DEFAULT partition is empty at rest; the writer's
- * RETURNING and row count are those of its own insert. Writers that supply the key never reach
- * this partition and pay nothing. Tables are named schema-qualified (baked in at creation).
+ * The reroute of a row a writer inserted without partition_key: two AFTER INSERT row triggers on
+ * the DEFAULT partition, in the writer's statement (so the writer's transaction commits the row
+ * in its partition, the DEFAULT partition is empty at rest, and the writer's RETURNING and row
+ * count are those of its own insert; writers that supply the key never reach this partition):
+ * - chunks_default_release deletes the row just inserted there (it has the unknown key). It runs
+ *   as chunks' owner (SECURITY DEFINER, search_path pinned, every name qualified): an application
+ *   role with INSERT on chunks has no right on its partitions, and when the reroute deleted the
+ *   row itself such a writer's insert failed with "permission denied for table chunks_default".
+ *   It can delete nothing but rows with the unknown key, which exist only inside the inserting
+ *   transaction. Its trigger's name sorts before the reroute's, so it fires first.
+ * - chunks_default_reroute inserts the row again with partition_key =
+ *   chunk_partition_key(collection_id), which routes it to chunks_part_NN, as the writer: foreign
+ *   key checks, row security and the application's triggers see the writer, as for any insert.
+ * Tables are named schema-qualified (baked in at creation). Installed by 0001 (and by 0006 where
+ * 0001 ran before the split).
  */
+export const RELEASE_FUNCTION = 'chunks_default_release';
+
 export function rerouteFunctionSql(schema: string): string {
   const s = (name: string) => `${quoteIdent(schema)}.${name}`;
-  return `CREATE OR REPLACE FUNCTION ${REROUTE_FUNCTION}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+  return `CREATE OR REPLACE FUNCTION ${s(RELEASE_FUNCTION)}() RETURNS trigger LANGUAGE plpgsql
+SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
 BEGIN
   IF NEW.partition_key <> ${UNKNOWN_KEY} THEN RETURN NULL; END IF;
   DELETE FROM ${s(DEFAULT_PARTITION)} d
    WHERE d.id = NEW.id AND d.collection_id = NEW.collection_id AND d.partition_key = ${UNKNOWN_KEY};
+  RETURN NULL;
+END
+$fn$;
+${ownedAsChunksSql(schema, [`FUNCTION ${s(RELEASE_FUNCTION)}()`])};
+REVOKE ALL ON FUNCTION ${s(RELEASE_FUNCTION)}() FROM PUBLIC;
+CREATE OR REPLACE FUNCTION ${s(REROUTE_FUNCTION)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
+BEGIN
+  IF NEW.partition_key <> ${UNKNOWN_KEY} THEN RETURN NULL; END IF;
   NEW.partition_key := ${s(KEY_FUNCTION)}(NEW.collection_id);
   INSERT INTO ${s('chunks')} SELECT NEW.*;
   RETURN NULL;
@@ -70,8 +91,10 @@ END
 $fn$`;
 }
 
-/** The reroute trigger on a LIST table's DEFAULT partition. */
-export const REROUTE_TRIGGER_SQL = `CREATE OR REPLACE TRIGGER ${REROUTE_TRIGGER} AFTER INSERT ON ${DEFAULT_PARTITION}
+/** The release and reroute triggers on a LIST table's DEFAULT partition (release fires first). */
+export const REROUTE_TRIGGER_SQL = `CREATE OR REPLACE TRIGGER ${RELEASE_FUNCTION} AFTER INSERT ON ${DEFAULT_PARTITION}
+  FOR EACH ROW EXECUTE FUNCTION ${RELEASE_FUNCTION}();
+CREATE OR REPLACE TRIGGER ${REROUTE_TRIGGER} AFTER INSERT ON ${DEFAULT_PARTITION}
   FOR EACH ROW EXECUTE FUNCTION ${REROUTE_FUNCTION}()`;
 
 /** Called only when partition_key is in range but is not the key of collection_id. */
@@ -118,6 +141,7 @@ export const KEY_CHECK_DEFINITION = `CONSTRAINT ${KEY_CHECK} CHECK (CASE WHEN pa
 
 export const DROP_KEY_OBJECTS = `
 DROP FUNCTION IF EXISTS ${REROUTE_FUNCTION}() CASCADE;
+DROP FUNCTION IF EXISTS ${RELEASE_FUNCTION}() CASCADE;
 DROP FUNCTION IF EXISTS chunk_partition_key_mismatch(varchar, integer);
 DROP FUNCTION IF EXISTS chunk_partition_key_missing();
 DROP FUNCTION IF EXISTS ${SEMANTIK_KEY_FUNCTION}(varchar);

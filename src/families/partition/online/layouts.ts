@@ -5,7 +5,7 @@ import {
   type TableSnapshot,
   type TriggerInfo,
 } from '../../../catalog/snapshot.js';
-import { quoteIdent } from '../../../db/ident.js';
+import { quoteIdent, quoteLiteral } from '../../../db/ident.js';
 import { addKeyColumn, indexBody, seedIndexes, seedSuffix } from './indexNames.js';
 import {
   DEFAULT_PARTITION,
@@ -580,11 +580,13 @@ const TRIGGER_STATE: Record<string, string> = {
  * none fires on the copy or the catch-up, which write the staging table before it has them):
  * created on chunks (PostgreSQL clones row triggers onto every partition), then put in the
  * original's state (disabled, ENABLE REPLICA / ALWAYS; recursing to the partitions). On a LIST
- * table each row trigger is then disabled on the DEFAULT partition: a row of a writer that leaves
- * partition_key out only passes through it (the reroute trigger deletes it there and inserts it
- * again into its chunks_part_NN in the same statement), so the application's row triggers fire
- * once per write, on the partition the row ends in and with its key, not a second time for its
- * moment in chunks_default.
+ * table each AFTER row trigger is then disabled on the DEFAULT partition: a row of a writer that
+ * leaves partition_key out only passes through it (the reroute trigger deletes it there and
+ * inserts it again into its chunks_part_NN in the same statement), so the application's AFTER
+ * row triggers (audit rows, notifications) fire once per write, on the partition the row ends in
+ * and with its key, not a second time for its moment in chunks_default. BEFORE row triggers stay
+ * enabled there: they shape the row the writer's RETURNING shows, and run again, on that row, when
+ * it is inserted into its partition (a trigger that fills a column in sets it to the same value).
  */
 export function triggersSql(layout: Layout): string[] {
   const onDefault = layout.partitions.some((p) => p.name === DEFAULT_PARTITION);
@@ -593,7 +595,7 @@ export function triggersSql(layout: Layout): string[] {
     ...(TRIGGER_STATE[tg.enabled]
       ? [`ALTER TABLE ${LIVE_TABLE} ${TRIGGER_STATE[tg.enabled]} TRIGGER ${quoteIdent(tg.name)}`]
       : []),
-    ...(onDefault && tg.level === 'ROW'
+    ...(onDefault && tg.level === 'ROW' && tg.timing === 'AFTER'
       ? [`ALTER TABLE ${DEFAULT_PARTITION} DISABLE TRIGGER ${quoteIdent(tg.name)}`]
       : []),
   ]);
@@ -604,7 +606,7 @@ function grantOn(relation: string, grant: string): string {
   return `GRANT ${grant.slice(0, at)} ON ${relation}${grant.slice(at)}`;
 }
 
-export const literal = (s: string) => `'${s.replace(/'/g, "''")}'`;
+export const literal = quoteLiteral;
 
 /** The column list both layouts share, for INSERT ... SELECT between them. */
 export function copyColumns(layout: Layout, alias: string): string {

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { readCatalog } from '../../../catalog/snapshot.js';
 import type { PreflightResult } from '../../types.js';
-import { DEFAULT_PARTITION, REROUTE_FUNCTION } from './key.js';
+import { DEFAULT_PARTITION, RELEASE_FUNCTION, REROUTE_FUNCTION } from './key.js';
 import { hashLayout, listLayout } from './layouts.js';
 import { originalProblems } from './original.js';
 import { rowsOf, type Sql } from './sql.js';
@@ -12,6 +12,7 @@ const CREATED_NAMES = [
   'chunks_hash',
   DEFAULT_PARTITION,
   REROUTE_FUNCTION,
+  RELEASE_FUNCTION,
   'chunks_copy_changes',
   'chunks_copy_progress',
   'chunk_partition_key',
