@@ -42,6 +42,7 @@ describe('programmatic API', () => {
       expect(up.items.map((i) => [i.id, i.status])).toEqual([
         ['lookup/0001_partition_lookup', 'applied'],
         ['lookup/0002_partition_lookup_backfill', 'applied'],
+        ['lookup/0003_lookup_as_owner', 'applied'],
       ]);
 
       const st = await api.status({ databaseUrl: db.url, families: ['lookup'], ...noEnv });

@@ -292,6 +292,7 @@ describe('lookup refusals and exit codes', () => {
     expect(rows).toEqual([
       { name: '0001_partition_lookup', n: 1 },
       { name: '0002_partition_lookup_backfill', n: 1 },
+      { name: '0003_lookup_as_owner', n: 1 },
     ]);
   });
 });

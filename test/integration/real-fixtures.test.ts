@@ -94,7 +94,7 @@ describe('never green on nothing', () => {
     expect(status.code).toBe(0);
     const family = JSON.parse(status.stdout).migrations[0];
     expect(family).toMatchObject({ id: 'lookup', status: 'partial' });
-    expect(family.message).toContain('1 of 2 migrations applied; next: 0002');
+    expect(family.message).toContain('1 of 3 migrations applied; next: 0002');
     const pending = await runCli(['migrate', 'status', 'lookup', '--fail-on-pending'], {
       url: db.url,
     });
