@@ -60,7 +60,7 @@ export default customCheck({
     'checkpoints_ready / checkpoints_reserved with keys (foreign keys ON DELETE CASCADE) and indexes, the rule, functions, AFTER ROW triggers on checkpoints, enabled',
   severity: 'fail',
   kind: 'schema',
-  hint: 'dbops migrate redo checkpoint --count 3',
+  hint: 'dbops migrate redo checkpoint --count 4',
   async run(ctx) {
     const problems = await schemaProblems(
       ctx.client,

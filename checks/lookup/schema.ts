@@ -5,5 +5,5 @@ export default schemaCheck({
   id: 'lookup.schema',
   title:
     'partition_lookup, its indexes, function and AFTER INSERT FOR EACH STATEMENT trigger (with transition table) on messages, enabled',
-  hint: 'dbops migrate redo lookup --count 2',
+  hint: 'dbops migrate redo lookup --count 3',
 });

@@ -133,7 +133,7 @@ export default customCheck({
     'chunks LIST (partition_key) into chunks_part_00..99 (bounds 0..99, no other partition holding rows), keys, foreign keys, every per-partition index present, valid and attached, key function, monitoring objects',
   severity: 'fail',
   kind: 'schema',
-  hint: 'recreate what is listed, or dbops migrate redo partition --count 4 (moves every row back and forth, rebuilding everything)',
+  hint: 'recreate what is listed, or dbops migrate redo partition --count 5 (moves every row back and forth, rebuilding everything)',
   async run(ctx) {
     const problems = await schemaProblems(ctx.client, ctx.schema, ctx.manifests);
     const expected = await expectedShape(ctx.client);

@@ -1,4 +1,5 @@
 import { escapeLiteral } from 'pg';
+import { quoteIdent } from '../db/ident.js';
 import { HISTORY_SCHEMA } from './history.js';
 
 /**
@@ -166,4 +167,41 @@ export function definitionOf(
                 WHERE t.tgrelid = (SELECT (regexp_match(${lit}, '^(.*)\\.[^.]+$'))[1]::regclass)
                   AND t.tgname = (regexp_match(${lit}, '\\.([^.]+)$'))[1])`;
   }
+}
+
+/**
+ * An expression (evaluated when saved with saveOriginalSql, kind 'sql') whose value is the SQL
+ * that puts function `fn` (e.g. `update_partition_lookup_trigger()`, resolved through
+ * search_path) back as it is now: its definition, its settings exactly as stored
+ * (pg_get_functiondef prints `SET search_path TO 'queen'` for a stored `"queen"`, so each is set
+ * again FROM CURRENT, the session's own search_path put back after) and its owner.
+ */
+export function functionStateSql(fn: string): string {
+  return `(SELECT pg_get_functiondef(p.oid) || E';\\n'
+  || coalesce((SELECT 'SELECT set_config(''dbops.kept_search_path'', current_setting(''search_path''), true); '
+                      || string_agg(format('SELECT set_config(%L, %L, true); ALTER FUNCTION %s SET %I FROM CURRENT;',
+                                           split_part(c, '=', 1), substr(c, strpos(c, '=') + 1),
+                                           p.oid::regprocedure, split_part(c, '=', 1)), ' ')
+                      || ' SELECT set_config(''search_path'', current_setting(''dbops.kept_search_path''), true);'
+                 FROM unnest(p.proconfig) c), '')
+  || format(' ALTER FUNCTION %s OWNER TO %I;', p.oid::regprocedure, pg_get_userbyid(p.proowner))
+  FROM pg_proc p WHERE p.oid = ${escapeLiteral(fn)}::regprocedure)`;
+}
+
+/**
+ * SQL making trigger function `fn` run as the owner of `table` (both resolved through
+ * search_path, the family's schema): SECURITY DEFINER, search_path pinned to `schema`, pg_catalog
+ * and pg_temp last (a caller's temporary table cannot stand in for one the function names), owned
+ * by that table's owner. For a trigger that writes a table dbops created, which the application's
+ * roles were never granted: the write is the family's bookkeeping, done with its owner's rights.
+ */
+export function runAsOwnerOfSql(fn: string, table: string, schema: string): string[] {
+  return [
+    `ALTER FUNCTION ${fn} SECURITY DEFINER SET search_path = ${quoteIdent(schema)}, pg_catalog, pg_temp`,
+    `DO $dbops$
+BEGIN
+  EXECUTE format('ALTER FUNCTION ${fn} OWNER TO %I',
+                 (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = ${escapeLiteral(table)}::regclass));
+END $dbops$`,
+  ];
 }

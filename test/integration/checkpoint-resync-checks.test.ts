@@ -197,7 +197,7 @@ describe('checkpoint checks and resync', () => {
     );
     expect(item.count).toBe(5);
     await c.query('ALTER TABLE beckett.checkpoints_ready ENABLE TRIGGER ALL');
-    const redo = await runCli(['migrate', 'redo', 'checkpoint', '--count', '3'], { url: db.url });
+    const redo = await runCli(['migrate', 'redo', 'checkpoint', '--count', '4'], { url: db.url });
     expect(redo.code, redo.stderr).toBe(0);
     const after = await checkJson(['all', 'checkpoint']);
     expect(after.code).toBe(0);

@@ -173,7 +173,7 @@ describe('fleet mode', () => {
       );
     }
     expect(doc.counts).toMatchObject({ ok: 1, fail: 1, 'not-attempted': 21 });
-    expect(await historyNames('t01')).toHaveLength(2);
+    expect(await historyNames('t01')).toHaveLength(3);
     for (const name of NAMES.slice(2)) expect(await historyNames(name), name).toBeNull();
 
     // The same resync as on one database repairs t02, selected by --target.

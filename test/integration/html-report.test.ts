@@ -101,7 +101,7 @@ describe('--format html', () => {
     expect(text).toContain('Timeline of applied migrations');
     if ('missing' in chromium) return;
     const dom = await dumpDom(chromium.bin, file);
-    expect((dom.match(/<circle class="migration"/g) ?? []).length).toBe(7); // 2 lookup + 5 partition
+    expect((dom.match(/<circle class="migration"/g) ?? []).length).toBe(9); // 3 lookup + 6 partition
     expect(dom).toContain('lookup/0001_partition_lookup');
     expect(dom).toContain('partition/0005_monitoring');
     const png = join(dir, 'status.png');
