@@ -175,3 +175,22 @@ export async function catalogSnapshot(client: pg.ClientBase, schemas: string[]):
   );
   return rows.map((r) => r.line);
 }
+
+/**
+ * An application's own login role on `db` (not the tables' owner), given `grants` (SQL naming the
+ * role as `ROLE`), and a client connected as it: how upstream applications write in production.
+ * Drop the role with dropRoles after the database.
+ */
+export async function connectAsAppRole(
+  db: TestDatabase,
+  role: string,
+  grants: string,
+): Promise<pg.Client> {
+  await db.client.query(`CREATE ROLE ${role} LOGIN; ${grants.replaceAll('ROLE', role)}`);
+  const url = new URL(db.url);
+  url.username = role;
+  url.password = '';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  return client;
+}

@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffCatalog, fullCatalogSnapshot } from '../helpers/catalogDiff.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { connectAsAppRole, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import { defaultPartitionRows, misroutedRows } from '../helpers/partition.js';
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import { dropRoles } from '../helpers/sequenceReal.js';
@@ -50,15 +50,13 @@ async function insertAsApp(): Promise<string> {
 beforeAll(async () => {
   db = await createTestDatabase('partition_app_role');
   await loadRealFixture(db.client, 'partition_real.sql');
-  await db.client.query(`CREATE ROLE ${APP} LOGIN;
-    GRANT USAGE ON SCHEMA public TO ${APP};
-    GRANT SELECT, INSERT, UPDATE, DELETE ON public.chunks TO ${APP};
-    GRANT SELECT ON public.documents TO ${APP}`);
-  const url = new URL(db.url);
-  url.username = APP;
-  url.password = '';
-  app = new pg.Client({ connectionString: url.toString() });
-  await app.connect();
+  app = await connectAsAppRole(
+    db,
+    APP,
+    `GRANT USAGE ON SCHEMA public TO ROLE;
+     GRANT SELECT, INSERT, UPDATE, DELETE ON public.chunks TO ROLE;
+     GRANT SELECT ON public.documents TO ROLE`,
+  );
 });
 afterAll(async () => {
   await app?.end();

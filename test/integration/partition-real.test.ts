@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { diffCatalog, fullCatalogSnapshot } from '../helpers/catalogDiff.js';
 import { runCli } from '../helpers/cli.js';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.js';
+import { connectAsAppRole, createTestDatabase, type TestDatabase } from '../helpers/db.js';
 import {
   allColumnsChecksum,
   chunksStrategy,
@@ -19,6 +19,7 @@ import { dropRoles } from '../helpers/sequenceReal.js';
  */
 let db: TestDatabase;
 const APP_ROLE = `dbops_t_semantik_app_${Math.random().toString(36).slice(2, 8)}`;
+let appClient: pg.Client;
 
 beforeAll(async () => {
   db = await createTestDatabase('partition_real');
@@ -66,9 +67,11 @@ describe('partition family round trip on the real Semantik schema (~113k chunks,
     // Semantik's application as deployed: its own role, with rights on chunks and nothing on its
     // partitions. A writer that is not chunks' owner must keep working through the move (the
     // capture and the reroute write tables it has no right on, as chunks' owner).
-    await db.client.query(`CREATE ROLE ${APP_ROLE} LOGIN;
-      GRANT USAGE ON SCHEMA public TO ${APP_ROLE};
-      GRANT SELECT, INSERT, UPDATE, DELETE ON public.chunks TO ${APP_ROLE}`);
+    appClient = await connectAsAppRole(
+      db,
+      APP_ROLE,
+      'GRANT USAGE ON SCHEMA public TO ROLE; GRANT SELECT, INSERT, UPDATE, DELETE ON public.chunks TO ROLE',
+    );
     before = await fullCatalogSnapshot(db.client, ['public']);
   });
 
@@ -88,11 +91,7 @@ describe('partition family round trip on the real Semantik schema (~113k chunks,
   });
 
   it('up with an old writer running: exit 0, every committed row in its partition, inserts without partition_key work during and after', async () => {
-    const appUrl = new URL(db.url);
-    appUrl.username = APP_ROLE;
-    appUrl.password = '';
-    const writerClient = new pg.Client({ connectionString: appUrl.toString() });
-    await writerClient.connect();
+    const writerClient = appClient;
     const { rows: docs } = await db.client.query(
       'SELECT id, collection_id, chunking_config_id FROM public.documents ORDER BY id LIMIT 200',
     );
