@@ -15,23 +15,11 @@
  * Down puts the function's definition, settings and owner back as they were before up (saved by
  * up in dbops.adopted).
  */
-import type { MigrationBuilder } from 'node-pg-migrate';
-import {
-  functionStateSql,
-  restoreOriginalSql,
-  runAsOwnerOfSql,
-  saveOriginalSql,
-} from '../../src/migrate/adopt.js';
-import type { MigrationContext } from '../../src/migrate/context.js';
+import { runAsOwnerMigration } from '../../src/migrate/adopt.js';
 
-const FUNCTION = 'checkpoint_hot_tables()';
-const SAVED = 'trigger function before 0004';
-
-export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
-  pgm.sql(saveOriginalSql('checkpoint', 'sql', SAVED, functionStateSql(FUNCTION)));
-  for (const sql of runAsOwnerOfSql(FUNCTION, 'checkpoints_ready', ctx.schema)) pgm.sql(sql);
-}
-
-export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql(restoreOriginalSql('checkpoint', 'sql', SAVED));
-}
+export const { up, down } = runAsOwnerMigration(
+  'checkpoint',
+  'checkpoint_hot_tables()',
+  'checkpoints_ready',
+  'trigger function before 0004',
+);

@@ -12,23 +12,11 @@
  * Down puts the function's definition, settings and owner back as they were before up (saved by
  * up in dbops.adopted).
  */
-import type { MigrationBuilder } from 'node-pg-migrate';
-import {
-  functionStateSql,
-  restoreOriginalSql,
-  runAsOwnerOfSql,
-  saveOriginalSql,
-} from '../../src/migrate/adopt.js';
-import type { MigrationContext } from '../../src/migrate/context.js';
+import { runAsOwnerMigration } from '../../src/migrate/adopt.js';
 
-const FUNCTION = 'update_partition_lookup_trigger()';
-const SAVED = 'trigger function before 0003';
-
-export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {
-  pgm.sql(saveOriginalSql('lookup', 'sql', SAVED, functionStateSql(FUNCTION)));
-  for (const sql of runAsOwnerOfSql(FUNCTION, 'partition_lookup', ctx.schema)) pgm.sql(sql);
-}
-
-export async function down(pgm: MigrationBuilder): Promise<void> {
-  pgm.sql(restoreOriginalSql('lookup', 'sql', SAVED));
-}
+export const { up, down } = runAsOwnerMigration(
+  'lookup',
+  'update_partition_lookup_trigger()',
+  'partition_lookup',
+  'trigger function before 0003',
+);

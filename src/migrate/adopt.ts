@@ -205,3 +205,20 @@ BEGIN
 END $dbops$`,
   ];
 }
+
+/**
+ * A migration that makes trigger function `fn` of `family` run as the owner of `table`
+ * (runAsOwnerOfSql), saving first what its down puts back exactly (functionStateSql) under
+ * `saved` in dbops.adopted.
+ */
+export function runAsOwnerMigration(family: string, fn: string, table: string, saved: string) {
+  return {
+    async up(pgm: { sql(sql: string): void }, ctx: { schema: string }): Promise<void> {
+      pgm.sql(saveOriginalSql(family, 'sql', saved, functionStateSql(fn)));
+      for (const sql of runAsOwnerOfSql(fn, table, ctx.schema)) pgm.sql(sql);
+    },
+    async down(pgm: { sql(sql: string): void }): Promise<void> {
+      pgm.sql(restoreOriginalSql(family, 'sql', saved));
+    },
+  };
+}

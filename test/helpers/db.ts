@@ -194,3 +194,22 @@ export async function connectAsAppRole(
   await client.connect();
   return client;
 }
+
+/**
+ * The step journal the variant tests print in afterAll: per step, its exit code and the base
+ * tables whose checksum differs from the one taken before up (`before`, set by the test).
+ */
+export function stepJournal(checksums: () => Promise<Record<string, string>>) {
+  const state = {
+    before: {} as Record<string, string>,
+    journal: [] as Record<string, unknown>[],
+    /** Records a step; returns the checksums now. */
+    async record(step: string, code: number | null, extra: object = {}) {
+      const now = await checksums();
+      const changed = Object.keys(state.before).filter((k) => now[k] !== state.before[k]);
+      state.journal.push({ step, exit: code, changedSinceBeforeUp: changed, ...extra });
+      return now;
+    },
+  };
+  return state;
+}

@@ -1,4 +1,6 @@
 import type pg from 'pg';
+import { expect } from 'vitest';
+import { runCli } from './cli.js';
 
 const BASE_COLUMNS =
   'id, collection_id, document_id, chunking_config_id, chunk_index, content, start_offset, end_offset, token_count, embedding_vector_id, created_at, meta::text';
@@ -89,4 +91,15 @@ export async function defaultPartitionRows(client: pg.ClientBase): Promise<numbe
     'SELECT count(*)::int AS n FROM public.chunks_default',
   );
   return rows[0]!.n;
+}
+
+/**
+ * `check all partition` (JSON) on `url`, which must exit 0: each check but skew as "id status".
+ * The stats view lags a writer that kept writing after 0005 filled it (a warning, not a failure).
+ */
+export async function partitionCheckStatuses(url: string): Promise<string[]> {
+  const check = await runCli(['check', 'all', 'partition', '--format', 'json'], { url });
+  expect(check.code, check.stderr + check.stdout).toBe(0);
+  const checks = JSON.parse(check.stdout).checks as { id: string; status: string }[];
+  return checks.filter((c) => c.id !== 'partition.skew').map((c) => `${c.id} ${c.status}`);
 }

@@ -7,6 +7,7 @@ import { runCli } from '../helpers/cli.js';
 import {
   baseTableColumns,
   createTestDatabase,
+  stepJournal,
   type TestDatabase,
   tableChecksums,
 } from '../helpers/db.js';
@@ -155,14 +156,8 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
             : undefined,
     }));
   }
-  let before: Record<string, string>;
-  const journal: Record<string, unknown>[] = [];
-  async function record(step: string, code: number | null, extra: object = {}) {
-    const now = await checksums();
-    const changed = Object.keys(before).filter((k) => now[k] !== before[k]);
-    journal.push({ step, exit: code, changedSinceBeforeUp: changed, ...extra });
-    return now;
-  }
+  const steps = stepJournal(checksums);
+  const { record, journal } = steps;
 
   beforeAll(async () => {
     db = await createTestDatabase('lookup_variant');
@@ -178,7 +173,7 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
     );
     catalogBefore = await fullCatalogSnapshot(db.client, SCHEMAS);
     tables = await baseTableColumns(db.client, 'queen');
-    before = await checksums();
+    steps.before = await checksums();
   }, 120_000);
 
   afterAll(async () => {
@@ -219,7 +214,7 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
     expect(errors).toEqual([]);
     expect(pushes).toBeGreaterThan(0);
     expect(await lookupDrift(db.client)).toBe(0);
-    expect(after).toEqual(before);
+    expect(after).toEqual(steps.before);
     // One audit row per pushed message, nothing for dbops' own work.
     const audit = await db.client.query(
       `SELECT count(*)::int AS n,
@@ -308,7 +303,7 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
       numbers: { inserted: 5, updated: 6, deleted: 4, batches: 13 },
     });
     expect(await lookupDrift(db.client)).toBe(0);
-    expect(await checksums()).toEqual(before);
+    expect(await checksums()).toEqual(steps.before);
     const check = await checkJson('consistency', 'lookup');
     expect(check.code, check.out).toBe(0);
     expect(check.doc.checks).toHaveLength(4);
@@ -346,7 +341,7 @@ describe("lookup on a drifted deployment of Queen's real schema", () => {
     expect(down.code, down.stdout + down.stderr).toBe(0);
     expect(diff).toEqual({ removed: [], added: [] });
     expect(await baseTableColumns(db.client, 'queen')).toEqual(tables);
-    expect(await checksums()).toEqual(before);
+    expect(await checksums()).toEqual(steps.before);
     const { result: up, errors } = await pushWhile(db, 4, cli('migrate', 'up', 'lookup'));
     await record('up again (4 writers pushing)', up.code);
     expect(up.code, up.stdout + up.stderr).toBe(0);

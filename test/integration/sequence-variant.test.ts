@@ -8,6 +8,7 @@ import { runCli } from '../helpers/cli.js';
 import {
   baseTableColumns,
   createTestDatabase,
+  stepJournal,
   type TestDatabase,
   tableChecksum,
 } from '../helpers/db.js';
@@ -167,15 +168,8 @@ describe("sequence on a drifted deployment of Nova's real schema", () => {
     }
     return out;
   }
-  let before: Record<string, string>;
-  const journal: Record<string, unknown>[] = [];
-  /** One line of the closing note: a command's exit code and whether every checksum is as before up. */
-  async function record(step: string, code: number | null, extra: object = {}) {
-    const now = await checksums();
-    const changed = Object.keys(before).filter((k) => now[k] !== before[k]);
-    journal.push({ step, exit: code, changedSinceBeforeUp: changed, ...extra });
-    return now;
-  }
+  const steps = stepJournal(checksums);
+  const { record, journal } = steps;
 
   beforeAll(async () => {
     db = await createTestDatabase('sequence_variant');
@@ -198,7 +192,7 @@ describe("sequence on a drifted deployment of Nova's real schema", () => {
     catalogBefore = await fullCatalogSnapshot(db.client, ['public']);
     tables = await baseTableColumns(db.client, 'public');
     messageColumns = await rememberPreexisting(db.client);
-    before = await checksums();
+    steps.before = await checksums();
   }, 300_000);
 
   afterAll(async () => {
@@ -257,10 +251,10 @@ describe("sequence on a drifted deployment of Nova's real schema", () => {
     expect(await wrongConversations(db.client)).toBe(0);
     const after = await checksums();
     expect(after['messages (pre-existing, original columns)']).toBe(
-      before['messages (pre-existing, original columns)'],
+      steps.before['messages (pre-existing, original columns)'],
     );
     expect(after['messages (pre-existing, id:sequence_number)']).not.toBe(
-      before['messages (pre-existing, id:sequence_number)'],
+      steps.before['messages (pre-existing, id:sequence_number)'],
     );
     // The drift is still there and still works.
     const { rows } = await db.client.query(
@@ -305,7 +299,7 @@ describe("sequence on a drifted deployment of Nova's real schema", () => {
       removed: [],
       added: [],
     });
-    expect(await checksums()).toEqual(before);
+    expect(await checksums()).toEqual(steps.before);
     // down's renumbering of the writer's messages fired no audit trigger either.
     const updates = await db.client.query(
       `SELECT count(*)::int AS n FROM message_audit WHERE op <> 'INSERT'`,
