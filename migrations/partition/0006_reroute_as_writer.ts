@@ -26,18 +26,21 @@ import {
   rerouteFunctionSql,
 } from '../../src/families/partition/online/key.js';
 import { loadLayouts } from '../../src/families/partition/online/move.js';
-import { restoreOriginalSql, saveOriginalSql } from '../../src/migrate/adopt.js';
+import { functionStateSql, restoreOriginalSql, saveOriginalSql } from '../../src/migrate/adopt.js';
 import type { MigrationContext } from '../../src/migrate/context.js';
 
 const SAVED = 'reroute before 0006';
 
-/** SQL (evaluated by up) that down runs to put back the reroute as it was before up. */
+/**
+ * SQL (evaluated by up) that down runs to put back the reroute as it was before up: its
+ * definition, settings and owner, and no release where there was none.
+ */
 function beforeUpSql(schema: string): string {
   const q = (name: string) => `${quoteIdent(schema)}.${name}`;
   const dropRelease = `DROP TRIGGER IF EXISTS ${RELEASE_FUNCTION} ON ${q(DEFAULT_PARTITION)}; DROP FUNCTION IF EXISTS ${q(RELEASE_FUNCTION)}();`;
-  return `pg_get_functiondef(${quoteLiteral(`${q(REROUTE_FUNCTION)}()`)}::regprocedure) || E';\\n'
+  return `${functionStateSql(`${q(REROUTE_FUNCTION)}()`)}
     || CASE WHEN to_regprocedure(${quoteLiteral(`${q(RELEASE_FUNCTION)}()`)}) IS NULL
-            THEN ${quoteLiteral(dropRelease)} ELSE '' END`;
+            THEN ${quoteLiteral(` ${dropRelease}`)} ELSE '' END`;
 }
 
 export async function up(pgm: MigrationBuilder, ctx: MigrationContext): Promise<void> {

@@ -198,12 +198,21 @@ export function functionStateSql(fn: string): string {
 export function runAsOwnerOfSql(fn: string, table: string, schema: string): string[] {
   return [
     `ALTER FUNCTION ${fn} SECURITY DEFINER SET search_path = ${quoteIdent(schema)}, pg_catalog, pg_temp`,
-    `DO $dbops$
-BEGIN
-  EXECUTE format('ALTER FUNCTION ${fn} OWNER TO %I',
-                 (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = ${escapeLiteral(table)}::regclass));
-END $dbops$`,
+    ownedByOwnerOfSql(table, [`FUNCTION ${fn}`]),
   ];
+}
+
+/**
+ * SQL giving `objects` (e.g. `FUNCTION f()`, `TABLE t`) to the owner of `table` (resolved through
+ * search_path unless qualified), whoever runs dbops (a superuser, say): a family's SECURITY DEFINER
+ * trigger functions then act with exactly that owner's rights, on tables that owner owns.
+ */
+export function ownedByOwnerOfSql(table: string, objects: string[]): string {
+  return `DO $dbops$
+DECLARE owner text := (SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = ${escapeLiteral(table)}::regclass);
+BEGIN
+${objects.map((o) => `  EXECUTE format(${escapeLiteral(`ALTER ${o.replaceAll('%', '%%')} OWNER TO %I`)}, owner);`).join('\n')}
+END $dbops$`;
 }
 
 /**

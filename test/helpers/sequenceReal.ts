@@ -220,3 +220,18 @@ export async function dropRoles(databaseUrl: string, roles: string[]): Promise<v
   for (const role of roles) await admin.query(`DROP ROLE IF EXISTS ${role}`).catch(() => {});
   await admin.end().catch(() => {});
 }
+
+/**
+ * Nova's message_search_sync_trigger function with its bug fixed (its UPDATE branch tested a
+ * non-boolean with OR, so every UPDATE of messages failed): what an operator does before `up`.
+ */
+export const FIXED_NOVA_SEARCH_SYNC_SQL = `CREATE OR REPLACE FUNCTION sync_message_search_index_on_edit() RETURNS trigger AS $$
+      BEGIN
+        IF TG_OP = 'UPDATE' THEN
+          UPDATE message_search_index SET created_at = coalesce(NEW.edited_at, NEW.created_at, created_at)
+           WHERE message_id = NEW.id;
+        ELSIF TG_OP = 'DELETE' THEN
+          DELETE FROM message_search_index WHERE message_id = OLD.id;
+        END IF;
+        RETURN NULL;
+      END $$ LANGUAGE plpgsql`;

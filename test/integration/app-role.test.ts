@@ -31,9 +31,9 @@ const FAMILIES = [
       ),
     exact: async (db: TestDatabase) => expect(await lookupDrift(db.client)).toBe(0),
   },
-  {
+  ...['checkpoint_real.sql', 'checkpoint_real_v021.sql'].map((fixture) => ({
     family: 'checkpoint',
-    fixture: 'checkpoint_real.sql',
+    fixture,
     schema: 'beckett',
     before: '0003',
     fix: '0004',
@@ -45,20 +45,18 @@ const FAMILIES = [
           WHERE id = (SELECT min(id) FROM beckett.checkpoints)`,
       ),
     exact: async (db: TestDatabase) => expect(await checkpointDrift(db.client)).toEqual(NO_DRIFT),
-  },
+  })),
 ];
 
-const roles: string[] = [];
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup();
 });
 
-describe.each(FAMILIES)("$family: the application's own role writes", (f) => {
+describe.each(FAMILIES)("$family on $fixture: the application's own role writes", (f) => {
   it('fails before the fix (the trigger wrote with the writer`s rights), works after it; down restores exactly', async () => {
     const db = await createTestDatabase(`${f.family}_app_role`);
     const role = `dbops_t_app_${f.family}_${Math.random().toString(36).slice(2, 8)}`;
-    roles.push(role);
     await loadRealFixture(db.client, f.fixture);
     const app = await connectAsAppRole(
       db,

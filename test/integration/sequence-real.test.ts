@@ -14,6 +14,7 @@ import {
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import {
   dropRoles,
+  FIXED_NOVA_SEARCH_SYNC_SQL,
   messageNumbers,
   NOVA_WRITES,
   novaOwnerRole,
@@ -263,16 +264,7 @@ describe("sequence on Nova's real schema as a role that may not set session_repl
   }, 60_000);
 
   it("with Nova's trigger fixed, --fire-app-triggers lets up run, and says its triggers fire on the backfill", async () => {
-    await db.client.query(`CREATE OR REPLACE FUNCTION sync_message_search_index_on_edit() RETURNS trigger AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' THEN
-          UPDATE message_search_index SET created_at = coalesce(NEW.edited_at, NEW.created_at, created_at)
-           WHERE message_id = NEW.id;
-        ELSIF TG_OP = 'DELETE' THEN
-          DELETE FROM message_search_index WHERE message_id = OLD.id;
-        END IF;
-        RETURN NULL;
-      END $$ LANGUAGE plpgsql`);
+    await db.client.query(FIXED_NOVA_SEARCH_SYNC_SQL);
     const plain = await runCli(['migrate', 'up', 'sequence'], { url: roleUrl });
     expect(plain.code).toBe(2);
     const flagged = await runCli(['migrate', 'up', 'sequence', '--fire-app-triggers'], {

@@ -15,6 +15,7 @@ import {
 import { loadRealFixture } from '../helpers/realFixtures.js';
 import {
   dropRoles,
+  FIXED_NOVA_SEARCH_SYNC_SQL,
   NOVA_WRITES,
   novaOwnerRole,
   preexistingChecksums,
@@ -398,16 +399,7 @@ describe('the drifted Nova as a role that may not set session_replication_role: 
     );
     expect(text).toContain('--fire-app-triggers');
     // Nova's own broken UPDATE trigger would refuse the rehearsal: fixed as in sequence-real.
-    await db.client.query(`CREATE OR REPLACE FUNCTION sync_message_search_index_on_edit() RETURNS trigger AS $$
-      BEGIN
-        IF TG_OP = 'UPDATE' THEN
-          UPDATE message_search_index SET created_at = coalesce(NEW.edited_at, NEW.created_at, created_at)
-           WHERE message_id = NEW.id;
-        ELSIF TG_OP = 'DELETE' THEN
-          DELETE FROM message_search_index WHERE message_id = OLD.id;
-        END IF;
-        RETURN NULL;
-      END $$ LANGUAGE plpgsql`);
+    await db.client.query(FIXED_NOVA_SEARCH_SYNC_SQL);
     const before = await fullCatalogSnapshot(db.client, ['public']);
     const messages = Number(
       (await db.client.query('SELECT count(*) AS n FROM messages')).rows[0].n,

@@ -1,15 +1,9 @@
-import { quoteIdent } from '../../../db/ident.js';
+import { quoteIdent, quoteLiteral } from '../../../db/ident.js';
 import { InterruptedError } from '../../../errors.js';
 import type { MigrationContext } from '../../../migrate/context.js';
 import { CHANGES_TABLE } from './capture.js';
 import { drainChanges } from './catchUp.js';
-import {
-  type IndexSpec,
-  type Layout,
-  literal,
-  lockReferencedSql,
-  replicaIndexSql,
-} from './layouts.js';
+import { type IndexSpec, type Layout, lockReferencedSql, replicaIndexSql } from './layouts.js';
 import { withShortLocks } from './locks.js';
 import { relationExists, rowsOf, type Sql } from './sql.js';
 
@@ -107,7 +101,7 @@ async function buildIndexes(sql: Sql, ctx: MigrationContext, staging: Layout): P
 
 export function parentIndexSql(staging: Layout, ix: IndexSpec): string {
   const comment = ix.comment
-    ? `;\nCOMMENT ON INDEX ${quoteIdent(ix.staging)} IS ${literal(ix.comment)}`
+    ? `;\nCOMMENT ON INDEX ${quoteIdent(ix.staging)} IS ${quoteLiteral(ix.comment)}`
     : '';
   if (ix.constraint) {
     return `ALTER TABLE ONLY ${staging.staging} ADD CONSTRAINT ${quoteIdent(ix.staging)} ${ix.constraint}${comment}`;

@@ -1,6 +1,6 @@
 import { quoteIdent } from '../../../db/ident.js';
+import { ownedByOwnerOfSql } from '../../../migrate/adopt.js';
 import { type Layout, LIVE_TABLE } from './layouts.js';
-import { ownedAsChunksSql } from './sql.js';
 
 /**
  * What keeps a copy exact while the application writes: a row trigger on the live table records
@@ -59,7 +59,7 @@ BEGIN
 END
 $fn$;
 REVOKE ALL ON FUNCTION ${CAPTURE}() FROM PUBLIC;
-${ownedAsChunksSql(schema, [`FUNCTION ${quoteIdent(schema)}.${CAPTURE}()`, `TABLE ${changes}`])};
+${ownedByOwnerOfSql(`${quoteIdent(schema)}.chunks`, [`FUNCTION ${quoteIdent(schema)}.${CAPTURE}()`, `TABLE ${changes}`])};
 CREATE OR REPLACE FUNCTION ${NO_TRUNCATE}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN
   RAISE EXCEPTION 'TRUNCATE of % is refused while dbops moves chunks to another partition layout', TG_TABLE_NAME

@@ -1,5 +1,5 @@
 import { quoteIdent } from '../../../db/ident.js';
-import { ownedAsChunksSql } from './sql.js';
+import { ownedByOwnerOfSql } from '../../../migrate/adopt.js';
 
 /**
  * The partition key of the 100-LIST chunks table and the objects that make writers supply it.
@@ -79,7 +79,7 @@ BEGIN
   RETURN NULL;
 END
 $fn$;
-${ownedAsChunksSql(schema, [`FUNCTION ${s(RELEASE_FUNCTION)}()`])};
+${ownedByOwnerOfSql(s('chunks'), [`FUNCTION ${s(RELEASE_FUNCTION)}()`])};
 REVOKE ALL ON FUNCTION ${s(RELEASE_FUNCTION)}() FROM PUBLIC;
 CREATE OR REPLACE FUNCTION ${s(REROUTE_FUNCTION)}() RETURNS trigger LANGUAGE plpgsql AS $fn$
 BEGIN

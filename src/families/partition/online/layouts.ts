@@ -471,11 +471,11 @@ export function createStagingSql(layout: Layout): string {
     statements.push(`ALTER TABLE ${layout.staging} OWNER TO ${quoteIdent(layout.owner)}`);
   for (const g of layout.grants) statements.push(grantOn(layout.staging, g));
   if (layout.comment !== null)
-    statements.push(`COMMENT ON TABLE ${layout.staging} IS ${literal(layout.comment)}`);
+    statements.push(`COMMENT ON TABLE ${layout.staging} IS ${quoteLiteral(layout.comment)}`);
   for (const c of layout.columns) {
     if (c.comment !== null)
       statements.push(
-        `COMMENT ON COLUMN ${layout.staging}.${quoteIdent(c.name)} IS ${literal(c.comment)}`,
+        `COMMENT ON COLUMN ${layout.staging}.${quoteIdent(c.name)} IS ${quoteLiteral(c.comment)}`,
       );
   }
   // Column settings: the parent's with ONLY (SET STATISTICS / STORAGE would recurse), then each
@@ -605,8 +605,6 @@ function grantOn(relation: string, grant: string): string {
   const at = grant.indexOf(' TO ');
   return `GRANT ${grant.slice(0, at)} ON ${relation}${grant.slice(at)}`;
 }
-
-export const literal = quoteLiteral;
 
 /** The column list both layouts share, for INSERT ... SELECT between them. */
 export function copyColumns(layout: Layout, alias: string): string {

@@ -1,5 +1,3 @@
-import { quoteIdent, quoteLiteral } from '../../../db/ident.js';
-
 /**
  * The one way the partition family's online steps reach the database: node-pg-migrate's
  * `pgm.db` (each statement autocommits unless wrapped in inTransaction).
@@ -73,18 +71,4 @@ export async function liveLayoutKind(sql: Sql): Promise<'list' | 'hash' | undefi
 export function planText(parts: string[]): string {
   const endsInComment = (p: string) => p.trimEnd().split('\n').at(-1)!.trimStart().startsWith('--');
   return parts.map((p) => (endsInComment(p) ? p : `${p.trimEnd()};`)).join('\n');
-}
-
-/**
- * Gives `objects` (e.g. `FUNCTION "public".f()`, `TABLE "public".t`) to the owner of chunks in
- * `schema`, whoever runs dbops (a superuser, say): the family's SECURITY DEFINER trigger functions
- * then act with exactly the rights of chunks' owner, on tables that owner owns.
- */
-export function ownedAsChunksSql(schema: string, objects: string[]): string {
-  const owner = `(SELECT pg_get_userbyid(relowner) FROM pg_class WHERE oid = ${quoteLiteral(`${quoteIdent(schema)}.chunks`)}::regclass)`;
-  return `DO $dbops$
-DECLARE owner text := ${owner};
-BEGIN
-${objects.map((o) => `  EXECUTE format(${quoteLiteral(`ALTER ${o.replaceAll('%', '%%')} OWNER TO %I`)}, owner);`).join('\n')}
-END $dbops$`;
 }
